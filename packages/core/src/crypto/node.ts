@@ -1,0 +1,42 @@
+import { Buffer } from "node:buffer";
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import type { BodyBytes, SignatureEngine } from "./types.js";
+
+// node:crypto's synchronous HMAC is ~20x faster than crypto.subtle for small bodies on Node.
+
+export const engineName = "node:crypto";
+
+function digest(key: KeyObject, timestamp: string, body: BodyBytes): Buffer {
+  const hmac = createHmac("sha256", key).update(timestamp, "latin1").update(".", "latin1");
+  return (typeof body === "string" ? hmac.update(body, "utf8") : hmac.update(body)).digest();
+}
+
+export function createSignatureEngine(secrets: readonly string[]): SignatureEngine {
+  const keys = secrets.map((secret) => createSecretKey(Buffer.from(secret, "utf8")));
+  return {
+    matches(timestamp, body, candidates) {
+      const expected = candidates.map((hex) => Buffer.from(hex, "hex"));
+      let matched = false;
+      for (const key of keys) {
+        const actual = digest(key, timestamp, body);
+        // No early exit: the work done must not depend on which candidate matched.
+        for (const candidate of expected) {
+          if (timingSafeEqual(actual, candidate)) matched = true;
+        }
+      }
+      return matched;
+    },
+    async sign(timestamp, body) {
+      return digest(keys[0]!, timestamp, body).toString("hex");
+    },
+  };
+}
+
+export function decodeUtf8(body: BodyBytes): string {
+  if (typeof body === "string") return body;
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
+}
+
+export function utf8ByteLength(body: BodyBytes): number {
+  return typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
+}

@@ -1,0 +1,28 @@
+/** The body as the verifier hashes it: a string is hashed as its UTF-8 bytes. */
+export type BodyBytes = string | Uint8Array;
+
+/**
+ * What differs between runtimes: HMAC, constant-time comparison and UTF-8 handling.
+ * `#crypto` resolves to `node.ts` where `node:crypto` exists and to `web.ts` elsewhere.
+ */
+export interface SignatureEngine {
+  /**
+   * True when the HMAC of `timestamp.body` under any secret equals any candidate.
+   * Candidates are already validated as 64 hex digits.
+   */
+  matches(
+    timestamp: string,
+    body: BodyBytes,
+    candidates: readonly string[],
+  ): boolean | Promise<boolean>;
+  /** Lowercase hex HMAC-SHA256 of `timestamp.body` under the first secret. */
+  sign(timestamp: string, body: BodyBytes): Promise<string>;
+}
+
+export interface CryptoModule {
+  /** Name of the implementation, for diagnostics and tests. */
+  readonly engineName: "node:crypto" | "web-crypto";
+  createSignatureEngine(secrets: readonly string[]): SignatureEngine;
+  decodeUtf8(body: BodyBytes): string;
+  utf8ByteLength(body: BodyBytes): number;
+}

@@ -1,0 +1,130 @@
+/**
+ * Error codes a verifier reports, exactly as listed in the Kallima webhook protocol.
+ * They are stable: match on `error.code`, never on the message.
+ */
+export const VERIFICATION_ERROR_CODES = [
+  "missing_signature",
+  "missing_timestamp",
+  "invalid_timestamp",
+  "timestamp_too_old",
+  "timestamp_in_future",
+  "invalid_signature",
+  "invalid_payload",
+] as const;
+
+/** One of the protocol's verification error codes. */
+export type VerificationErrorCode = (typeof VERIFICATION_ERROR_CODES)[number];
+
+/** Codes of errors raised by a misconfigured verifier or handler (thrown at construction). */
+export type ConfigErrorCode = "invalid_secret" | "invalid_tolerance" | "invalid_option";
+
+/** Every code a `KallimaWebhookError` can carry. */
+export type WebhookErrorCode =
+  | VerificationErrorCode
+  | ConfigErrorCode
+  | "payload_too_large"
+  | "raw_body_unavailable"
+  | "handler_failed"
+  | "idempotency_store_unavailable";
+
+/**
+ * Base class of every error this library throws. Each has a stable `code`.
+ *
+ * @example
+ * ```ts
+ * try { await verifier.verify(input) } catch (error) {
+ *   if (error instanceof KallimaWebhookError) console.warn(error.code);
+ * }
+ * ```
+ */
+export class KallimaWebhookError extends Error {
+  readonly code: WebhookErrorCode;
+
+  constructor(code: WebhookErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "KallimaWebhookError";
+    this.code = code;
+  }
+}
+
+/**
+ * A delivery failed verification: its `code` is one of the protocol's codes.
+ *
+ * @example
+ * ```ts
+ * catch (error) {
+ *   if (error instanceof WebhookSignatureError && error.code === "timestamp_too_old") …
+ * }
+ * ```
+ */
+export class WebhookSignatureError extends KallimaWebhookError {
+  declare readonly code: VerificationErrorCode;
+
+  constructor(code: VerificationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "WebhookSignatureError";
+  }
+}
+
+/**
+ * The verifier or handler was given options that would make it unsafe or unusable.
+ * Thrown at construction, so a bad deployment fails at start-up rather than on the first delivery.
+ */
+export class WebhookConfigError extends KallimaWebhookError {
+  declare readonly code: ConfigErrorCode;
+
+  constructor(code: ConfigErrorCode, message: string) {
+    super(code, message);
+    this.name = "WebhookConfigError";
+  }
+}
+
+/** The request body is larger than `maxBodyBytes`. */
+export class PayloadTooLargeError extends KallimaWebhookError {
+  declare readonly code: "payload_too_large";
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    super(
+      "payload_too_large",
+      `The request body is larger than maxBodyBytes (${limitBytes} bytes).`,
+    );
+    this.name = "PayloadTooLargeError";
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * The raw request bytes cannot be recovered (for example a JSON body parser consumed them).
+ * Verification needs the exact bytes, so this is a server misconfiguration; the message says how to fix it.
+ */
+export class RawBodyUnavailableError extends KallimaWebhookError {
+  declare readonly code: "raw_body_unavailable";
+
+  constructor(message: string) {
+    super("raw_body_unavailable", message);
+    this.name = "RawBodyUnavailableError";
+  }
+}
+
+/** A registered event handler threw or rejected; `cause` holds what it threw. */
+export class HandlerFailedError extends KallimaWebhookError {
+  declare readonly code: "handler_failed";
+
+  constructor(eventType: string, cause: unknown) {
+    super("handler_failed", `The handler for "${eventType}" failed.`, { cause });
+    this.name = "HandlerFailedError";
+  }
+}
+
+/** The idempotency store could not be reached or answered with an error; `cause` holds it. */
+export class IdempotencyStoreError extends KallimaWebhookError {
+  declare readonly code: "idempotency_store_unavailable";
+
+  constructor(operation: string, cause: unknown) {
+    super("idempotency_store_unavailable", `The idempotency store failed during ${operation}.`, {
+      cause,
+    });
+    this.name = "IdempotencyStoreError";
+  }
+}

@@ -1,0 +1,282 @@
+import { utf8ByteLength } from "#crypto";
+import { DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
+import { type EventHandler, type EventHandlers, HandlerRegistry } from "./dispatch.js";
+import {
+  HandlerFailedError,
+  IdempotencyStoreError,
+  KallimaWebhookError,
+  PayloadTooLargeError,
+  RawBodyUnavailableError,
+  WebhookConfigError,
+} from "./errors.js";
+import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./events.js";
+import { type HeadersInput, readHeader, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./headers.js";
+import { type ClaimResult, type IdempotencyStore, memoryStore } from "./idempotency.js";
+import {
+  acceptedResult,
+  errorResult,
+  inProgressResult,
+  toResponse,
+  type WebhookResult,
+} from "./result.js";
+import { type RawBody, WebhookVerifier, type WebhookVerifierOptions } from "./verify.js";
+
+/** Idempotency settings: where handled event ids live, and what to do when that store fails. */
+export interface IdempotencyOptions {
+  /** Default: a bounded `memoryStore()` per handler (dedupes within one process). */
+  store?: IdempotencyStore;
+  /**
+   * When the store fails: `"reject"` (default) answers 503 with `Retry-After` and runs nothing,
+   * so the sender retries and nothing is lost. `"process"` runs the handlers anyway: a
+   * duplicate delivery may then run them twice.
+   */
+  onStoreError?: "reject" | "process";
+}
+
+/** Context passed to `onError`. */
+export interface WebhookErrorContext {
+  /** The verified event, when the failure came after verification. */
+  event?: VerifiedKallimaEvent;
+  /** The status answered, or 200 when a failure did not change the answer (a failed `markDone`). */
+  status: number;
+}
+
+/**
+ * Options of {@link createWebhookHandler}, shared by every adapter.
+ *
+ * @example
+ * ```ts
+ * createWebhookHandler({
+ *   secret: process.env.KALLIMA_WEBHOOK_SECRET!,
+ *   on: { "job.completed": (event) => saveResult(event.data.id) },
+ * });
+ * ```
+ */
+export interface WebhookHandlerOptions extends WebhookVerifierOptions {
+  /** Handlers by event type. More can be added with `.on()`. */
+  on?: EventHandlers;
+  /** Runs for verified events with no handler for their type (for example types newer than this release). */
+  onUnhandled?: EventHandler<VerifiedKallimaEvent>;
+  /**
+   * Told about every failed delivery and every store fault, for logging. It must not throw;
+   * if it does, the error is ignored so that the answer stays correct.
+   */
+  onError?: (error: KallimaWebhookError, context: WebhookErrorContext) => void;
+  /** Largest body accepted, in bytes (413 beyond). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Deduplication by event id (default: in memory). `false` turns it off. */
+  idempotency?: IdempotencyOptions | false;
+}
+
+/** What {@link WebhookHandler.handle} takes: the request headers and its raw body (or a promise of it). */
+export interface WebhookRequest {
+  headers: HeadersInput;
+  /**
+   * The exact body bytes. A promise may reject with a {@link KallimaWebhookError} (such as a
+   * `PayloadTooLargeError` from a body reader), which becomes the matching answer.
+   */
+  rawBody: RawBody | PromiseLike<RawBody> | null | undefined;
+}
+
+/** A configured receiver: verify, deduplicate, dispatch. Adapters wrap one. */
+export interface WebhookHandler {
+  /** The configured body limit, for adapters that read the body themselves. */
+  readonly maxBodyBytes: number;
+  /** The verifier in use. */
+  readonly verifier: WebhookVerifier;
+  /** Adds a handler for one event type; several for one type all run. Chainable. */
+  on<TType extends KallimaEventType>(
+    type: TType,
+    handler: EventHandler<KallimaEvent<TType>>,
+  ): WebhookHandler;
+  /**
+   * Handles a delivery and says what to answer. Every failure this library knows becomes a
+   * result; it rejects only with errors that are not its own (such as a broken body stream).
+   */
+  handle(request: WebhookRequest): Promise<WebhookResult>;
+  /** Handles a Fetch `Request` (Workers, Bun, Deno, Next.js route handlers). */
+  fetch(request: Request): Promise<Response>;
+}
+
+function validateMaxBodyBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_BODY_BYTES;
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new WebhookConfigError(
+      "invalid_option",
+      `maxBodyBytes must be a positive integer, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+function asWebhookError(error: unknown): KallimaWebhookError | undefined {
+  return error instanceof KallimaWebhookError ? error : undefined;
+}
+
+/**
+ * Creates a webhook receiver: it verifies each delivery, drops repeats, runs the handler for the
+ * event's type and says what to answer, so that Kallima retries exactly what failed.
+ *
+ * @example
+ * ```ts
+ * const webhooks = createWebhookHandler({ secret: process.env.KALLIMA_WEBHOOK_SECRET! })
+ *   .on("job.completed", (event) => console.log(event.data.id))
+ *   .on("job.failed", (event) => console.error(event.data.error.message));
+ * export default { fetch: (request: Request) => webhooks.fetch(request) };
+ * ```
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  if (typeof options !== "object" || options === null) {
+    throw new WebhookConfigError(
+      "invalid_option",
+      "createWebhookHandler needs an options object: { secret, on }.",
+    );
+  }
+  const verifier = new WebhookVerifier(options);
+  const maxBodyBytes = validateMaxBodyBytes(options.maxBodyBytes);
+  const registry = new HandlerRegistry();
+  for (const [type, handler] of Object.entries(options.on ?? {})) {
+    if (typeof handler !== "function") {
+      throw new WebhookConfigError("invalid_option", `on["${type}"] must be a function.`);
+    }
+    registry.add(type, handler);
+  }
+  const { onUnhandled, onError } = options;
+  const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
+  const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
+  const processOnStoreError = idempotency?.onStoreError === "process";
+
+  const report = (error: KallimaWebhookError, context: WebhookErrorContext) => {
+    try {
+      onError?.(error, context);
+    } catch {
+      // A logging callback must not change what the sender is told.
+    }
+  };
+  const fail = (result: WebhookResult): WebhookResult => {
+    if (result.error)
+      report(result.error, {
+        status: result.status,
+        ...(result.event ? { event: result.event } : {}),
+      });
+    return result;
+  };
+
+  const claim = async (
+    event: VerifiedKallimaEvent,
+  ): Promise<{ claim: ClaimResult } | { fault: IdempotencyStoreError }> => {
+    try {
+      return { claim: await store!.claim(event.id) };
+    } catch (cause) {
+      return { fault: new IdempotencyStoreError("claim", cause) };
+    }
+  };
+
+  const dispatch = async (event: VerifiedKallimaEvent): Promise<WebhookResult> => {
+    const handlers = registry.get(event.type) ?? (onUnhandled ? [onUnhandled] : undefined);
+    if (!handlers) return acceptedResult("unhandled", event);
+
+    let claimed = false;
+    if (store) {
+      const answer = await claim(event);
+      if ("fault" in answer) {
+        if (!processOnStoreError)
+          return fail(errorResult(answer.fault, "store_unavailable", event));
+        report(answer.fault, { status: 200, event });
+      } else if (answer.claim === "done") {
+        return acceptedResult("duplicate", event);
+      } else if (answer.claim === "in_progress") {
+        return inProgressResult(event);
+      } else {
+        claimed = true;
+      }
+    }
+
+    try {
+      await HandlerRegistry.run(handlers, event);
+    } catch (cause) {
+      if (claimed) {
+        try {
+          await store!.release(event.id);
+        } catch (releaseCause) {
+          // The lease still lapses on its own, so the retry runs after at most one lease.
+          report(new IdempotencyStoreError("release", releaseCause), { status: 500, event });
+        }
+      }
+      return fail(errorResult(new HandlerFailedError(event.type, cause), "handler_failed", event));
+    }
+
+    if (claimed) {
+      try {
+        await store!.markDone(event.id);
+      } catch (cause) {
+        // The handler succeeded: answering non-2xx would make the sender repeat finished work.
+        report(new IdempotencyStoreError("markDone", cause), { status: 200, event });
+      }
+    }
+    return acceptedResult("handled", event);
+  };
+
+  const handler: WebhookHandler = {
+    maxBodyBytes,
+    verifier,
+    on(type, fn) {
+      if (typeof fn !== "function") {
+        throw new WebhookConfigError(
+          "invalid_option",
+          `The handler for "${type}" must be a function.`,
+        );
+      }
+      registry.add(type, fn);
+      return handler;
+    },
+    async handle(request) {
+      let event: VerifiedKallimaEvent;
+      try {
+        const rawBody = await request.rawBody;
+        if (rawBody === null || rawBody === undefined) {
+          throw new RawBodyUnavailableError(
+            "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
+          );
+        }
+        if (typeof rawBody === "string" || rawBody instanceof Uint8Array) {
+          if (utf8ByteLength(rawBody) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
+        } else if (rawBody instanceof ArrayBuffer && rawBody.byteLength > maxBodyBytes) {
+          throw new PayloadTooLargeError(maxBodyBytes);
+        }
+        event = await verifier.verify({
+          payload: rawBody,
+          signature: readHeader(request.headers, SIGNATURE_HEADER),
+          timestamp: readHeader(request.headers, TIMESTAMP_HEADER),
+        });
+      } catch (error) {
+        const known = asWebhookError(error);
+        if (!known) throw error;
+        return fail(errorResult(known));
+      }
+      return dispatch(event);
+    },
+    async fetch(request) {
+      if (request.method !== "POST") {
+        return new Response(
+          JSON.stringify({
+            error: {
+              code: "method_not_allowed",
+              message: "Kallima webhooks are delivered with POST.",
+            },
+          }),
+          {
+            status: 405,
+            headers: { allow: "POST", "content-type": "application/json; charset=utf-8" },
+          },
+        );
+      }
+      const result = await handler.handle({
+        headers: request.headers,
+        rawBody: readRequestBody(request, maxBodyBytes),
+      });
+      return toResponse(result);
+    },
+  };
+  return handler;
+}

@@ -1,0 +1,73 @@
+export {
+  checkContentLength,
+  DEFAULT_MAX_BODY_BYTES,
+  readRequestBody,
+  readStreamWithLimit,
+} from "./body.js";
+export type { EventHandler, EventHandlers } from "./dispatch.js";
+export {
+  type ConfigErrorCode,
+  HandlerFailedError,
+  IdempotencyStoreError,
+  KallimaWebhookError,
+  PayloadTooLargeError,
+  RawBodyUnavailableError,
+  VERIFICATION_ERROR_CODES,
+  type VerificationErrorCode,
+  WebhookConfigError,
+  type WebhookErrorCode,
+  WebhookSignatureError,
+} from "./errors.js";
+export {
+  isEventType,
+  type JobCompletedData,
+  type JobFailedData,
+  type KallimaEvent,
+  type KallimaEventEnvelope,
+  type KallimaEventMap,
+  type KallimaEventType,
+  type UnknownKallimaEvent,
+  type VerifiedKallimaEvent,
+  type WebhookTestData,
+} from "./events.js";
+export {
+  createWebhookHandler,
+  type IdempotencyOptions,
+  type WebhookErrorContext,
+  type WebhookHandler,
+  type WebhookHandlerOptions,
+  type WebhookRequest,
+} from "./handler.js";
+export {
+  type HeadersInput,
+  type HeaderValue,
+  readHeader,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from "./headers.js";
+export {
+  type ClaimResult,
+  DEFAULT_DONE_TTL_SECONDS,
+  DEFAULT_LEASE_SECONDS,
+  type IdempotencyStore,
+  type MemoryIdempotencyStore,
+  type MemoryStoreOptions,
+  memoryStore,
+} from "./idempotency.js";
+export {
+  errorResult,
+  RETRY_AFTER_IN_PROGRESS_SECONDS,
+  RETRY_AFTER_STORE_SECONDS,
+  statusForCode,
+  toResponse,
+  type WebhookOutcome,
+  type WebhookResult,
+} from "./result.js";
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  MAX_SIGNATURES_PER_HEADER,
+  type RawBody,
+  type VerifyInput,
+  WebhookVerifier,
+  type WebhookVerifierOptions,
+} from "./verify.js";

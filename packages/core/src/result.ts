@@ -1,0 +1,130 @@
+import type { KallimaWebhookError, WebhookErrorCode } from "./errors.js";
+import type { VerifiedKallimaEvent } from "./events.js";
+
+/** What became of a delivery. */
+export type WebhookOutcome =
+  /** Verified, and every handler succeeded. */
+  | "handled"
+  /** Verified, but no handler is registered for its type; acknowledged so it is not retried. */
+  | "unhandled"
+  /** Already handled before; acknowledged without running handlers again. */
+  | "duplicate"
+  /** Another delivery of the same event is being handled right now. */
+  | "in_progress"
+  /** Failed verification, was too large, or the raw body was unavailable. */
+  | "rejected"
+  /** A handler threw: nothing was marked handled, so the sender's retry runs it again. */
+  | "handler_failed"
+  /** The idempotency store failed; handlers did not run. */
+  | "store_unavailable";
+
+/**
+ * A framework-neutral answer: adapters copy `status`, `headers` and `body` to their response.
+ *
+ * @example
+ * ```ts
+ * const result = await handler.handle({ headers: req.headers, rawBody });
+ * res.writeHead(result.status, result.headers).end(result.body);
+ * ```
+ */
+export interface WebhookResult {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text: `{ "received": true, … }` or `{ "error": { "code", "message" } }`. */
+  body: string;
+  outcome: WebhookOutcome;
+  /** The verified event, when verification succeeded. */
+  event?: VerifiedKallimaEvent;
+  /** The error behind a non-2xx answer. */
+  error?: KallimaWebhookError;
+}
+
+/** Seconds a sender should wait before retrying an event that is being handled elsewhere. */
+export const RETRY_AFTER_IN_PROGRESS_SECONDS = 10;
+/** Seconds a sender should wait before retrying when the idempotency store is down. */
+export const RETRY_AFTER_STORE_SECONDS = 30;
+
+const STATUS_BY_CODE: Record<WebhookErrorCode, number> = {
+  missing_signature: 400,
+  missing_timestamp: 400,
+  invalid_timestamp: 400,
+  invalid_payload: 400,
+  invalid_signature: 401,
+  timestamp_too_old: 401,
+  timestamp_in_future: 401,
+  payload_too_large: 413,
+  raw_body_unavailable: 500,
+  handler_failed: 500,
+  invalid_secret: 500,
+  invalid_tolerance: 500,
+  invalid_option: 500,
+  idempotency_store_unavailable: 503,
+};
+
+const JSON_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+} as const;
+
+/** The HTTP status this library answers for an error code. */
+export function statusForCode(code: WebhookErrorCode): number {
+  return STATUS_BY_CODE[code];
+}
+
+/** A 2xx answer for a verified event. */
+export function acceptedResult(
+  outcome: "handled" | "unhandled" | "duplicate",
+  event: VerifiedKallimaEvent,
+): WebhookResult {
+  return {
+    status: 200,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({ received: true, outcome }),
+    outcome,
+    event,
+  };
+}
+
+/**
+ * The answer for an error: its status, and a body with its code and message (which never hold
+ * the secret or the request body).
+ */
+export function errorResult(
+  error: KallimaWebhookError,
+  outcome: Exclude<WebhookOutcome, "handled" | "unhandled" | "duplicate"> = "rejected",
+  event?: VerifiedKallimaEvent,
+): WebhookResult {
+  const headers: Record<string, string> = { ...JSON_HEADERS };
+  if (error.code === "idempotency_store_unavailable") {
+    headers["retry-after"] = String(RETRY_AFTER_STORE_SECONDS);
+  }
+  return {
+    status: statusForCode(error.code),
+    headers,
+    body: JSON.stringify({ error: { code: error.code, message: error.message } }),
+    outcome,
+    error,
+    ...(event ? { event } : {}),
+  };
+}
+
+/** 409: the same event id is being handled by another delivery right now. */
+export function inProgressResult(event: VerifiedKallimaEvent): WebhookResult {
+  return {
+    status: 409,
+    headers: { ...JSON_HEADERS, "retry-after": String(RETRY_AFTER_IN_PROGRESS_SECONDS) },
+    body: JSON.stringify({
+      error: {
+        code: "event_in_progress",
+        message: "This event is being handled by another delivery; retry later.",
+      },
+    }),
+    outcome: "in_progress",
+    event,
+  };
+}
+
+/** Turns a result into a Fetch `Response`. */
+export function toResponse(result: WebhookResult): Response {
+  return new Response(result.body, { status: result.status, headers: result.headers });
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import {
+  createWebhookHandler,
+  VERIFICATION_ERROR_CODES,
+  WebhookSignatureError,
+  WebhookVerifier,
+} from "./index.js";
+import { bodyOf, header, vectors } from "./test-support/vectors.js";
+
+const STATUS: Record<string, number> = {
+  ok: 200,
+  missing_signature: 400,
+  missing_timestamp: 400,
+  invalid_timestamp: 400,
+  invalid_payload: 400,
+  invalid_signature: 401,
+  timestamp_too_old: 401,
+  timestamp_in_future: 401,
+};
+
+describe("shared test vectors (../shared/test-vectors.json)", () => {
+  it("loads every vector and knows every expected code", () => {
+    expect(vectors.length).toBeGreaterThanOrEqual(39);
+    for (const vector of vectors) {
+      expect(["ok", ...VERIFICATION_ERROR_CODES]).toContain(vector.expect);
+    }
+  });
+
+  describe.each(vectors.map((vector) => [vector.name, vector] as const))("%s", (_name, vector) => {
+    const options = {
+      secret: vector.secrets,
+      now: () => vector.now * 1000,
+      ...(vector.tolerance_seconds ? { toleranceSeconds: vector.tolerance_seconds } : {}),
+    };
+
+    it(`WebhookVerifier answers ${vector.expect}`, async () => {
+      const verifier = new WebhookVerifier(options);
+      const attempt = verifier.verify({
+        payload: bodyOf(vector),
+        signature: header(vector, "x-kallima-signature"),
+        timestamp: header(vector, "x-kallima-timestamp"),
+      });
+      if (vector.expect === "ok") {
+        const event = await attempt;
+        expect(event.type).toBe(vector.event_type);
+        expect(event.id).toBe(vector.event_id);
+      } else {
+        const error = await attempt.then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(error).toBeInstanceOf(WebhookSignatureError);
+        expect((error as WebhookSignatureError).code).toBe(vector.expect);
+      }
+    });
+
+    it(`the same bytes as a string answer ${vector.expect} too`, async () => {
+      const verifier = new WebhookVerifier(options);
+      const text = new TextDecoder().decode(bodyOf(vector));
+      // Only bodies that survive a UTF-8 round trip can be passed as text.
+      if (!Buffer.from(text, "utf8").equals(Buffer.from(bodyOf(vector)))) return;
+      const outcome = await verifier
+        .verify({
+          payload: text,
+          signature: header(vector, "x-kallima-signature"),
+          timestamp: header(vector, "x-kallima-timestamp"),
+        })
+        .then(
+          () => "ok",
+          (error: WebhookSignatureError) => error.code,
+        );
+      expect(outcome).toBe(vector.expect);
+    });
+
+    it(`createWebhookHandler answers ${STATUS[vector.expect]}`, async () => {
+      const seen: string[] = [];
+      const handler = createWebhookHandler({
+        ...options,
+        onUnhandled: (event) => void seen.push(event.id),
+      });
+      const result = await handler.handle({ headers: vector.headers, rawBody: bodyOf(vector) });
+      expect(result.status).toBe(STATUS[vector.expect]);
+      if (vector.expect === "ok") {
+        expect(seen).toEqual([vector.event_id]);
+        expect(JSON.parse(result.body)).toMatchObject({ received: true });
+      } else {
+        expect(seen).toEqual([]);
+        expect(JSON.parse(result.body)).toMatchObject({ error: { code: vector.expect } });
+      }
+    });
+  });
+});

@@ -1,0 +1,17 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const engine = (file: string) => ({
+  "#crypto": fileURLToPath(new URL(`./src/crypto/${file}`, import.meta.url)),
+});
+
+// Every test runs twice: once on the node:crypto engine and once on the Web Crypto engine,
+// so that both paths are held to the same behaviour.
+export default defineConfig({
+  test: {
+    projects: [
+      { extends: true, resolve: { alias: engine("node.ts") }, test: { name: "node:crypto" } },
+      { extends: true, resolve: { alias: engine("web.ts") }, test: { name: "web-crypto" } },
+    ],
+  },
+});
