@@ -96,7 +96,17 @@ export interface WebhookHandler {
   handle(request: WebhookRequest): Promise<WebhookResult>;
   /** Handles a Fetch `Request` (Workers, Bun, Deno, Next.js route handlers). */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Verifies only: no deduplication, no handlers. For verify-only middleware that hands the
+   * event to the app's own route. On failure, `result` is the answer to send.
+   */
+  verify(request: WebhookRequest): Promise<VerifyRequestOutcome>;
 }
+
+/** The outcome of {@link WebhookHandler.verify}. */
+export type VerifyRequestOutcome =
+  | { ok: true; event: VerifiedKallimaEvent }
+  | { ok: false; result: WebhookResult };
 
 function validateMaxBodyBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BODY_BYTES;
@@ -217,6 +227,32 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     return acceptedResult("handled", event);
   };
 
+  const verifyRequest = async (request: WebhookRequest): Promise<VerifyRequestOutcome> => {
+    try {
+      const rawBody = await request.rawBody;
+      if (rawBody === null || rawBody === undefined) {
+        throw new RawBodyUnavailableError(
+          "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
+        );
+      }
+      if (typeof rawBody === "string" || rawBody instanceof Uint8Array) {
+        if (utf8ByteLength(rawBody) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
+      } else if (rawBody instanceof ArrayBuffer && rawBody.byteLength > maxBodyBytes) {
+        throw new PayloadTooLargeError(maxBodyBytes);
+      }
+      const event = await verifier.verify({
+        payload: rawBody,
+        signature: readHeader(request.headers, SIGNATURE_HEADER),
+        timestamp: readHeader(request.headers, TIMESTAMP_HEADER),
+      });
+      return { ok: true, event };
+    } catch (error) {
+      const known = asWebhookError(error);
+      if (!known) throw error;
+      return { ok: false, result: fail(errorResult(known)) };
+    }
+  };
+
   const handler: WebhookHandler = {
     maxBodyBytes,
     verifier,
@@ -231,31 +267,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       return handler;
     },
     async handle(request) {
-      let event: VerifiedKallimaEvent;
-      try {
-        const rawBody = await request.rawBody;
-        if (rawBody === null || rawBody === undefined) {
-          throw new RawBodyUnavailableError(
-            "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
-          );
-        }
-        if (typeof rawBody === "string" || rawBody instanceof Uint8Array) {
-          if (utf8ByteLength(rawBody) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
-        } else if (rawBody instanceof ArrayBuffer && rawBody.byteLength > maxBodyBytes) {
-          throw new PayloadTooLargeError(maxBodyBytes);
-        }
-        event = await verifier.verify({
-          payload: rawBody,
-          signature: readHeader(request.headers, SIGNATURE_HEADER),
-          timestamp: readHeader(request.headers, TIMESTAMP_HEADER),
-        });
-      } catch (error) {
-        const known = asWebhookError(error);
-        if (!known) throw error;
-        return fail(errorResult(known));
-      }
-      return dispatch(event);
+      const verified = await verifyRequest(request);
+      return verified.ok ? dispatch(verified.event) : verified.result;
     },
+    verify: (request) => verifyRequest(request),
     async fetch(request) {
       if (request.method !== "POST") {
         return new Response(
@@ -279,4 +294,34 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     },
   };
   return handler;
+}
+
+/**
+ * Takes what adapters accept, handler options or a handler made with {@link createWebhookHandler},
+ * and gives a handler.
+ *
+ * @example
+ * ```ts
+ * export function kallimaWebhooks(input: WebhookHandlerOptions | WebhookHandler) {
+ *   const handler = resolveWebhookHandler(input);
+ * }
+ * ```
+ */
+export function resolveWebhookHandler(
+  input: WebhookHandlerOptions | WebhookHandler,
+): WebhookHandler {
+  if (isWebhookHandler(input)) return input;
+  return createWebhookHandler(input);
+}
+
+/** True for a handler made with {@link createWebhookHandler}. */
+export function isWebhookHandler(value: unknown): value is WebhookHandler {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as WebhookHandler).handle === "function" &&
+    typeof (value as WebhookHandler).fetch === "function" &&
+    typeof (value as WebhookHandler).verify === "function" &&
+    typeof (value as WebhookHandler).maxBodyBytes === "number"
+  );
 }

@@ -33,6 +33,9 @@ export {
 export {
   createWebhookHandler,
   type IdempotencyOptions,
+  isWebhookHandler,
+  resolveWebhookHandler,
+  type VerifyRequestOutcome,
   type WebhookErrorContext,
   type WebhookHandler,
   type WebhookHandlerOptions,

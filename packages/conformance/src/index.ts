@@ -1,0 +1,312 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+
+/** The event shape handlers receive, as far as this suite relies on it. */
+export interface ConformanceEvent {
+  id: string;
+  type: string;
+  data: unknown;
+}
+
+type Handler = (event: ConformanceEvent) => unknown;
+
+/** Options passed to the adapter under test: a subset of the core's handler options. */
+export interface ConformanceOptions {
+  secret: string;
+  on: { "job.completed"?: Handler; "job.failed"?: Handler; "webhook.test"?: Handler };
+  maxBodyBytes?: number;
+  idempotency?: { store: never };
+}
+
+/** A raw delivery: headers and the exact body bytes. */
+export interface ConformanceRequest {
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** What the adapter answered. Header names in lowercase. */
+export interface ConformanceResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+export interface ConformanceApp {
+  send(request: ConformanceRequest): Promise<ConformanceResponse>;
+  close?(): unknown;
+}
+
+export interface ConformanceTarget {
+  /** Mounts the adapter with these options in a fresh app. */
+  setup(options: ConformanceOptions): ConformanceApp | Promise<ConformanceApp>;
+  /** A fresh idempotency store per app, to run the idempotency cases against it (default: the adapter's own). */
+  store?: () => unknown;
+}
+
+export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
+const OTHER_SECRET = "whsec_someOtherEndpointSecret0123456789abcd";
+
+/** Signs like Kallima, independently of the core package. */
+export function signDelivery(
+  body: string | Uint8Array,
+  options: { secret?: string; timestamp?: number } = {},
+): ConformanceRequest {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = createHmac("sha256", options.secret ?? CONFORMANCE_SECRET)
+    .update(`${timestamp}.`)
+    .update(bytes)
+    .digest("hex");
+  return {
+    headers: {
+      "content-type": "application/json",
+      "x-kallima-signature": signature,
+      "x-kallima-timestamp": timestamp,
+    },
+    body: bytes,
+  };
+}
+
+export function eventBody(type: string, data: unknown, id = `evt_${randomUUID()}`): string {
+  return JSON.stringify({
+    id,
+    type,
+    api_version: "2026-04-23",
+    created_at: new Date().toISOString(),
+    data,
+  });
+}
+
+const completed = (id?: string) =>
+  eventBody("job.completed", { id: "job_1", status: "completed" }, id);
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+function errorCode(response: ConformanceResponse): unknown {
+  return (JSON.parse(response.body) as { error?: { code?: unknown } }).error?.code;
+}
+
+/**
+ * Registers the shared adapter behaviour suite with vitest.
+ *
+ * @example
+ * ```ts
+ * runConformanceSuite("hono", { setup: (options) => honoApp(options) });
+ * ```
+ */
+export function runConformanceSuite(name: string, target: ConformanceTarget): void {
+  describe(`conformance: ${name}`, () => {
+    const open: ConformanceApp[] = [];
+    afterEach(async () => {
+      for (const app of open.splice(0)) await app.close?.();
+    });
+
+    async function mount(on: ConformanceOptions["on"], extra: Partial<ConformanceOptions> = {}) {
+      const store = target.store?.();
+      const app = await target.setup({
+        secret: CONFORMANCE_SECRET,
+        on,
+        ...(store ? { idempotency: { store: store as never } } : {}),
+        ...extra,
+      });
+      open.push(app);
+      return app;
+    }
+
+    it("accepts a valid job.completed and runs its handler once with the event", async () => {
+      const seen: ConformanceEvent[] = [];
+      const app = await mount({ "job.completed": (event) => void seen.push(event) });
+      const response = await app.send(signDelivery(completed("evt_valid_1")));
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({ received: true });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({
+        id: "evt_valid_1",
+        type: "job.completed",
+        data: { id: "job_1" },
+      });
+    });
+
+    it("accepts job.failed and webhook.test with their own handlers", async () => {
+      const seen: string[] = [];
+      const app = await mount({
+        "job.failed": (event) => void seen.push(event.type),
+        "webhook.test": (event) => void seen.push(event.type),
+      });
+      const failed = eventBody("job.failed", {
+        id: "job_2",
+        status: "failed",
+        error: { code: "oom", message: "x" },
+      });
+      expect((await app.send(signDelivery(failed))).status).toBe(200);
+      expect(
+        (await app.send(signDelivery(eventBody("webhook.test", { webhook_id: "wh_1" })))).status,
+      ).toBe(200);
+      expect(seen).toEqual(["job.failed", "webhook.test"]);
+    });
+
+    it("rejects a tampered body with 401 invalid_signature and runs nothing", async () => {
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ });
+      const delivery = signDelivery(completed());
+      const tampered = new TextEncoder().encode(
+        new TextDecoder().decode(delivery.body).replace("job_1", "job_2"),
+      );
+      const response = await app.send({ ...delivery, body: tampered });
+      expect(response.status).toBe(401);
+      expect(errorCode(response)).toBe("invalid_signature");
+      expect(runs).toBe(0);
+    });
+
+    it("rejects a delivery signed with another secret", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const response = await app.send(signDelivery(completed(), { secret: OTHER_SECRET }));
+      expect(response.status).toBe(401);
+      expect(errorCode(response)).toBe("invalid_signature");
+    });
+
+    it("rejects a stale timestamp with 401 timestamp_too_old", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const response = await app.send(
+        signDelivery(completed(), { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+      );
+      expect(response.status).toBe(401);
+      expect(errorCode(response)).toBe("timestamp_too_old");
+    });
+
+    it("rejects a future timestamp with 401 timestamp_in_future", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const response = await app.send(
+        signDelivery(completed(), { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+      );
+      expect(response.status).toBe(401);
+      expect(errorCode(response)).toBe("timestamp_in_future");
+    });
+
+    it("answers 400 when a header is missing", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const delivery = signDelivery(completed());
+      const { "x-kallima-signature": _signature, ...withoutSignature } = delivery.headers;
+      const { "x-kallima-timestamp": _timestamp, ...withoutTimestamp } = delivery.headers;
+      const noSignature = await app.send({ ...delivery, headers: withoutSignature });
+      const noTimestamp = await app.send({ ...delivery, headers: withoutTimestamp });
+      expect([noSignature.status, errorCode(noSignature)]).toEqual([400, "missing_signature"]);
+      expect([noTimestamp.status, errorCode(noTimestamp)]).toEqual([400, "missing_timestamp"]);
+    });
+
+    it("answers 400 invalid_payload for a signed body that is not JSON", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const response = await app.send(signDelivery("not json at all"));
+      expect(response.status).toBe(400);
+      expect(errorCode(response)).toBe("invalid_payload");
+    });
+
+    it("acknowledges an authentic event of an unknown type with 200", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const response = await app.send(
+        signDelivery(eventBody("humanization.completed", { id: "hum_1" })),
+      );
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({ received: true });
+    });
+
+    it("answers 413 for a body over maxBodyBytes, without running the handler", async () => {
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ }, { maxBodyBytes: 1024 });
+      const big = eventBody("job.completed", {
+        id: "job_1",
+        status: "completed",
+        padding: "x".repeat(4096),
+      });
+      const response = await app.send(signDelivery(big));
+      expect(response.status).toBe(413);
+      expect(errorCode(response)).toBe("payload_too_large");
+      expect(runs).toBe(0);
+    });
+
+    it("runs the handler once for a repeated delivery and answers 200 both times", async () => {
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ });
+      const body = completed(`evt_dup_${randomUUID()}`);
+      const first = await app.send(signDelivery(body));
+      const second = await app.send(signDelivery(body));
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(JSON.parse(second.body)).toMatchObject({ received: true, outcome: "duplicate" });
+      expect(runs).toBe(1);
+    });
+
+    it("runs the handler once for concurrent duplicates; the others get 409 with Retry-After", async () => {
+      let runs = 0;
+      const gate = deferred();
+      const started = deferred();
+      const app = await mount({
+        "job.completed": async () => {
+          runs++;
+          started.resolve();
+          await gate.promise;
+        },
+      });
+      const body = completed(`evt_concurrent_${randomUUID()}`);
+      const first = app.send(signDelivery(body));
+      await started.promise;
+      const others = await Promise.all([1, 2, 3, 4].map(() => app.send(signDelivery(body))));
+      gate.resolve();
+      expect((await first).status).toBe(200);
+      for (const response of others) {
+        expect(response.status).toBe(409);
+        expect(Number(response.headers["retry-after"])).toBeGreaterThan(0);
+      }
+      expect(runs).toBe(1);
+      const later = await app.send(signDelivery(body));
+      expect(later.status).toBe(200);
+      expect(runs).toBe(1);
+    });
+
+    it("answers 500 when the handler throws, and runs it again on the retry", async () => {
+      let runs = 0;
+      const app = await mount({
+        "job.completed": () => {
+          runs++;
+          if (runs === 1) throw new Error("database is down: secret-ish detail");
+        },
+      });
+      const body = completed(`evt_retry_${randomUUID()}`);
+      const failed = await app.send(signDelivery(body));
+      expect(failed.status).toBe(500);
+      expect(errorCode(failed)).toBe("handler_failed");
+      expect(failed.body).not.toContain("secret-ish detail");
+      const retried = await app.send(signDelivery(body));
+      expect(retried.status).toBe(200);
+      expect(runs).toBe(2);
+    });
+
+    it("answers 500 when the handler rejects with a non-Error value", async () => {
+      const app = await mount({ "job.completed": () => Promise.reject("plain string") });
+      const response = await app.send(signDelivery(completed()));
+      expect(response.status).toBe(500);
+      expect(errorCode(response)).toBe("handler_failed");
+    });
+
+    it("never echoes the secret or the body in an error answer", async () => {
+      const app = await mount({ "job.completed": () => {} });
+      const body = completed("evt_do_not_echo_me");
+      const responses = [
+        await app.send(signDelivery(body, { secret: OTHER_SECRET })),
+        await app.send(signDelivery(body, { timestamp: 1 })),
+        await app.send({ ...signDelivery(body), headers: { "content-type": "application/json" } }),
+      ];
+      for (const response of responses) {
+        expect(response.status).toBeGreaterThanOrEqual(400);
+        expect(response.body).not.toContain(CONFORMANCE_SECRET);
+        expect(response.body).not.toContain(OTHER_SECRET);
+        expect(response.body).not.toContain("evt_do_not_echo_me");
+      }
+    });
+  });
+}
