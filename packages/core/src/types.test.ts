@@ -1,0 +1,58 @@
+import { describe, expectTypeOf, it } from "vitest";
+import {
+  createWebhookHandler,
+  type EventHandlers,
+  isEventType,
+  type KallimaEvent,
+  type KallimaEventType,
+  type UnknownKallimaEvent,
+  type VerifiedKallimaEvent,
+  type WebhookResult,
+} from "./index.js";
+
+// These assertions are checked by `tsc` (pnpm typecheck); at run time they are no-ops.
+describe("event types", () => {
+  it("types handlers by event type", () => {
+    createWebhookHandler({
+      secret: "whsec_x",
+      on: {
+        "job.completed": (event) => {
+          expectTypeOf(event).toEqualTypeOf<KallimaEvent<"job.completed">>();
+          expectTypeOf(event.data.status).toEqualTypeOf<"completed">();
+          expectTypeOf(event.data.id).toBeString();
+        },
+        "job.failed": (event) => {
+          expectTypeOf(event.data.error).toEqualTypeOf<{ code: string; message: string }>();
+        },
+        "webhook.test": (event) => {
+          expectTypeOf(event.data.webhook_id).toBeString();
+          // @ts-expect-error webhook.test events carry no error
+          void event.data.error.code;
+        },
+      },
+    })
+      .on("job.failed", (event) => expectTypeOf(event.type).toEqualTypeOf<"job.failed">())
+      // @ts-expect-error unknown types need onUnhandled or a KallimaEventMap augmentation
+      .on("job.exploded", () => {});
+  });
+
+  it("rejects a typo in the handler map", () => {
+    const handlers: EventHandlers = {
+      // @ts-expect-error "job.complete" is not an event type
+      "job.complete": () => {},
+    };
+    void handlers;
+  });
+
+  it("narrows verified events with isEventType and the type field", () => {
+    const event = {} as VerifiedKallimaEvent;
+    if (isEventType(event, "job.failed")) {
+      expectTypeOf(event).toEqualTypeOf<KallimaEvent<"job.failed">>();
+    }
+    expectTypeOf<KallimaEventType>().toEqualTypeOf<
+      "job.completed" | "job.failed" | "webhook.test"
+    >();
+    expectTypeOf<UnknownKallimaEvent["data"]>().toBeUnknown();
+    expectTypeOf<WebhookResult["event"]>().toEqualTypeOf<VerifiedKallimaEvent | undefined>();
+  });
+});
