@@ -1,0 +1,168 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  createEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  signPayload,
+  webhookTestEvent,
+} from "@kallima/webhooks/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SECRET = "whsec_exampleExpressTestSecret0123456789ab";
+const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+
+interface RunningApp {
+  url: string;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts `src/main.ts` as its own process on a free port and waits for the ready line. */
+async function start(env: Record<string, string | undefined>): Promise<RunningApp> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: exampleDir,
+    env: { ...process.env, PORT: "0", HOST: undefined, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line in time:\n${stdout}${stderr}`)),
+      20_000,
+    );
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (ready) {
+        clearTimeout(timer);
+        resolveUrl(ready[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited with ${code}:\n${stdout}${stderr}`));
+    });
+  });
+  return {
+    url,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function deliver(
+  url: string,
+  payload: object | string,
+  options: { secret?: string; timestamp?: number; tamper?: (body: string) => string } = {},
+) {
+  const signed = await signPayload({
+    secret: options.secret ?? SECRET,
+    payload,
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+  });
+  const body = options.tamper ? options.tamper(String(signed.body)) : signed.body;
+  const response = await fetch(`${url}/kallima-events`, {
+    method: "POST",
+    headers: signed.headers,
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function ran(url: string): Promise<Array<{ id: string; type: string }>> {
+  const response = await fetch(`${url}/kallima-events`);
+  return ((await response.json()) as { events: Array<{ id: string; type: string }> }).events;
+}
+
+describe("examples/express, started as a process", () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
+  }, 30_000);
+  afterAll(() => app?.stop());
+
+  it("runs the handler for a signed delivery and lists it", async () => {
+    const event = jobCompletedEvent();
+    const response = await deliver(app.url, event);
+    expect(response).toEqual({ status: 200, body: { received: true, outcome: "handled" } });
+    expect(await ran(app.url)).toContainEqual({ id: event.id, type: "job.completed" });
+  });
+
+  it("rejects a tampered delivery with 401 and runs nothing", async () => {
+    const event = jobCompletedEvent();
+    const response = await deliver(app.url, event, {
+      tamper: (body) => body.replace("job_7f3c2a", "job_0000aa"),
+    });
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: "invalid_signature" } });
+    expect((await ran(app.url)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("rejects a stale delivery with 401 timestamp_too_old", async () => {
+    const event = jobFailedEvent();
+    const response = await deliver(app.url, event, {
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: "timestamp_too_old" } });
+    expect((await ran(app.url)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("rejects a delivery signed with another secret", async () => {
+    const response = await deliver(app.url, jobCompletedEvent(), { secret: DEMO_SECRET });
+    expect(response.status).toBe(401);
+  });
+
+  it("records job.failed and webhook.test, acknowledges an unknown type without recording it", async () => {
+    const failed = jobFailedEvent();
+    const test = webhookTestEvent();
+    const unknown = createEvent("humanization.completed", { id: "hum_1" });
+    expect((await deliver(app.url, failed)).status).toBe(200);
+    expect((await deliver(app.url, unknown)).body).toEqual({
+      received: true,
+      outcome: "unhandled",
+    });
+    expect((await deliver(app.url, test)).status).toBe(200);
+    const ids = (await ran(app.url)).map((e) => e.id);
+    expect(ids.slice(-2)).toEqual([failed.id, test.id]);
+    expect(ids).not.toContain(unknown.id);
+  });
+
+  it("runs the handler once for a repeated delivery", async () => {
+    const event = jobCompletedEvent();
+    expect((await deliver(app.url, event)).status).toBe(200);
+    expect(await deliver(app.url, event)).toEqual({
+      status: 200,
+      body: { received: true, outcome: "duplicate" },
+    });
+    expect((await ran(app.url)).filter((e) => e.id === event.id)).toHaveLength(1);
+  });
+});
+
+describe("examples/express without KALLIMA_WEBHOOK_SECRET", () => {
+  it("warns on stderr and accepts deliveries signed with the demo secret", async () => {
+    const app = await start({ KALLIMA_WEBHOOK_SECRET: undefined });
+    try {
+      expect((await deliver(app.url, webhookTestEvent(), { secret: DEMO_SECRET })).status).toBe(
+        200,
+      );
+      // stderr is a separate pipe from the ready line on stdout: wait for it rather than race it.
+      await expect.poll(app.stderr).toContain("KALLIMA_WEBHOOK_SECRET is not set");
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,32 @@
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app.js";
+
+const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+const DEFAULT_PORT = 3101;
+
+let secret = process.env.KALLIMA_WEBHOOK_SECRET;
+if (!secret) {
+  console.warn(
+    `KALLIMA_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET}. Never use it in production.`,
+  );
+  secret = DEMO_SECRET;
+}
+const port = process.env.PORT === undefined ? DEFAULT_PORT : Number(process.env.PORT);
+const host = process.env.HOST ?? "127.0.0.1";
+
+const server = createApp({ secret }).listen(port, host, () => {
+  const { port: actual } = server.address() as AddressInfo;
+  console.log(`listening on http://${host}:${actual}`);
+});
+server.on("error", (error) => {
+  console.error(error.message);
+  process.exit(1);
+});
+
+// Let a demo runner stop the app cleanly.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}
