@@ -9,6 +9,8 @@ const engine = (file: string) => ({
 // so that both paths are held to the same behaviour.
 export default defineConfig({
   test: {
+    // Property tests and real servers share 2 cores with the rest of CI: allow for a loaded machine.
+    testTimeout: 30_000,
     projects: [
       { extends: true, resolve: { alias: engine("node.ts") }, test: { name: "node:crypto" } },
       {

@@ -128,7 +128,7 @@ describe("verification properties (fast-check)", () => {
           expect(result).not.toBe("ok");
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
