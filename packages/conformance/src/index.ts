@@ -41,6 +41,12 @@ export interface ConformanceTarget {
   setup(options: ConformanceOptions): ConformanceApp | Promise<ConformanceApp>;
   /** A fresh idempotency store per app, to run the idempotency cases against it (default: the adapter's own). */
   store?: () => unknown;
+  /**
+   * The framework parses JSON bodies before any adapter code runs and answers a malformed one
+   * itself (NestJS's body parser, needed for its `rawBody`). The non-JSON case then checks the
+   * 400 and that no handler ran, not the error code.
+   */
+  frameworkRejectsMalformedJson?: boolean;
 }
 
 export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
@@ -201,10 +207,14 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
     });
 
     it("answers 400 invalid_payload for a signed body that is not JSON", async () => {
-      const app = await mount({ "job.completed": () => {} });
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ });
       const response = await app.send(signDelivery("not json at all"));
       expect(response.status).toBe(400);
-      expect(errorCode(response)).toBe("invalid_payload");
+      if (!target.frameworkRejectsMalformedJson) {
+        expect(errorCode(response)).toBe("invalid_payload");
+      }
+      expect(runs).toBe(0);
     });
 
     it("acknowledges an authentic event of an unknown type with 200", async () => {

@@ -1,0 +1,210 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import {
+  createEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  signPayload,
+  webhookTestEvent,
+} from "@kallima/webhooks/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const exampleDir = resolve(import.meta.dirname, "..");
+const require = createRequire(import.meta.url);
+const SECRET = "whsec_exampleNestTestSecret0123456789abcde";
+const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+
+interface RunningApp {
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts the compiled CommonJS app (`node dist/main.js`) on a free port; waits for the ready line. */
+async function start(env: Record<string, string | undefined>): Promise<RunningApp> {
+  const child: ChildProcess = spawn(process.execPath, ["dist/main.js"], {
+    cwd: exampleDir,
+    env: { ...process.env, PORT: "0", HOST: undefined, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line in time:\n${stdout}${stderr}`)),
+      20_000,
+    );
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (ready) {
+        clearTimeout(timer);
+        resolveUrl(ready[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited with ${code}:\n${stdout}${stderr}`));
+    });
+  });
+  return {
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+    },
+  };
+}
+
+async function deliver(
+  url: string,
+  payload: object | string,
+  options: { secret?: string; timestamp?: number; tamper?: (body: string) => string } = {},
+) {
+  const signed = await signPayload({
+    secret: options.secret ?? SECRET,
+    payload,
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+  });
+  const body = options.tamper ? options.tamper(String(signed.body)) : signed.body;
+  const response = await fetch(url, { method: "POST", headers: signed.headers, body });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function ran(url: string): Promise<Array<{ id: string; type: string }>> {
+  const response = await fetch(url);
+  return ((await response.json()) as { events: Array<{ id: string; type: string }> }).events;
+}
+
+beforeAll(() => {
+  // Compile as a Nest app ships: tsc to CommonJS, with decorator metadata.
+  execFileSync(
+    process.execPath,
+    [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: exampleDir,
+      stdio: "inherit",
+    },
+  );
+}, 60_000);
+
+describe("examples/nest, compiled to CommonJS and started with node", () => {
+  let app: RunningApp;
+  let hooks: string;
+  let guarded: string;
+  beforeAll(async () => {
+    app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
+    hooks = `${app.url}/kallima-events`;
+    guarded = `${app.url}/kallima-events/guarded`;
+  }, 30_000);
+  afterAll(() => app?.stop());
+
+  it("is CommonJS that requires the adapter's CommonJS build", () => {
+    const main = readFileSync(resolve(exampleDir, "dist/jobs.service.js"), "utf8");
+    expect(main).toContain('require("@kallima/webhooks-nest")');
+    expect(require.resolve("@kallima/webhooks-nest", { paths: [exampleDir] })).toMatch(
+      /packages[\\/]nest[\\/]dist[\\/]index\.cjs$/,
+    );
+  });
+
+  it("runs the decorated handler for a signed delivery and lists it", async () => {
+    const event = jobCompletedEvent();
+    expect(await deliver(hooks, event)).toEqual({
+      status: 200,
+      body: { received: true, outcome: "handled" },
+    });
+    expect(await ran(hooks)).toContainEqual({ id: event.id, type: "job.completed" });
+    expect(app.stdout()).toContain("job job_7f3c2a completed");
+  });
+
+  it("rejects a tampered delivery with 401 and runs nothing", async () => {
+    const event = jobCompletedEvent();
+    const response = await deliver(hooks, event, {
+      tamper: (body) => body.replace("job_7f3c2a", "job_0000aa"),
+    });
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: "invalid_signature" } });
+    expect((await ran(hooks)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("rejects a stale delivery with 401 timestamp_too_old", async () => {
+    const event = jobFailedEvent();
+    const response = await deliver(hooks, event, {
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: "timestamp_too_old" } });
+    expect((await ran(hooks)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("rejects a delivery signed with another secret", async () => {
+    expect((await deliver(hooks, jobCompletedEvent(), { secret: DEMO_SECRET })).status).toBe(401);
+  });
+
+  it("records job.failed and webhook.test, acknowledges an unknown type without recording it", async () => {
+    const failed = jobFailedEvent();
+    const test = webhookTestEvent();
+    const unknown = createEvent("humanization.completed", { id: "hum_1" });
+    expect((await deliver(hooks, failed)).status).toBe(200);
+    expect((await deliver(hooks, unknown)).body).toEqual({ received: true, outcome: "unhandled" });
+    expect((await deliver(hooks, test)).status).toBe(200);
+    const ids = (await ran(hooks)).map((e) => e.id);
+    expect(ids.slice(-2)).toEqual([failed.id, test.id]);
+    expect(ids).not.toContain(unknown.id);
+  });
+
+  it("runs the handler once for a repeated delivery", async () => {
+    const event = jobCompletedEvent();
+    expect((await deliver(hooks, event)).status).toBe(200);
+    expect(await deliver(hooks, event)).toEqual({
+      status: 200,
+      body: { received: true, outcome: "duplicate" },
+    });
+    expect((await ran(hooks)).filter((e) => e.id === event.id)).toHaveLength(1);
+  });
+
+  it("guards its own controller: signed, tampered and stale deliveries", async () => {
+    const event = webhookTestEvent();
+    expect(await deliver(guarded, event)).toEqual({ status: 200, body: { received: true } });
+    const tampered = await deliver(guarded, webhookTestEvent(), {
+      tamper: (body) => body.replace("aaaa0001", "ffff0001"),
+    });
+    expect([tampered.status, tampered.body]).toEqual([
+      401,
+      { error: { code: "invalid_signature", message: expect.any(String) } },
+    ]);
+    const stale = await deliver(guarded, jobCompletedEvent(), {
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(stale.status).toBe(401);
+    expect(await ran(guarded)).toEqual([{ id: event.id, type: "webhook.test" }]);
+    expect((await ran(hooks)).map((e) => e.id)).not.toContain(event.id);
+  });
+});
+
+describe("examples/nest without KALLIMA_WEBHOOK_SECRET", () => {
+  it("warns on stderr and accepts deliveries signed with the demo secret", async () => {
+    const app = await start({ KALLIMA_WEBHOOK_SECRET: undefined });
+    try {
+      const response = await deliver(`${app.url}/kallima-events`, webhookTestEvent(), {
+        secret: DEMO_SECRET,
+      });
+      expect(response.status).toBe(200);
+      await expect.poll(app.stderr).toContain("KALLIMA_WEBHOOK_SECRET is not set");
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
+});

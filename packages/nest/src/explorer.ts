@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { KallimaEventType, VerifiedKallimaEvent, WebhookHandler } from "@kallima/webhooks";
+import { Inject, Injectable, Logger, type OnModuleInit } from "@nestjs/common";
+import {
+  type ContextId,
+  ContextIdFactory,
+  DiscoveryService,
+  MetadataScanner,
+  ModuleRef,
+} from "@nestjs/core";
+import { KALLIMA_WEBHOOK_HANDLER } from "./constants.js";
+import { onKallimaEventTypes } from "./decorators.js";
+
+/**
+ * The DI context of the delivery being handled, so that request-scoped handler providers get the
+ * instance (and `REQUEST`) of that delivery. Empty when `handle()` is called outside the route.
+ */
+export const deliveryContext = new AsyncLocalStorage<ContextId>();
+
+type EventMethod = (event: VerifiedKallimaEvent) => unknown;
+
+/** Finds `@OnKallimaEvent()` methods on every provider and registers them with the handler. */
+@Injectable()
+export class KallimaEventsExplorer implements OnModuleInit {
+  private readonly logger = new Logger("KallimaWebhooksModule");
+
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    @Inject(KALLIMA_WEBHOOK_HANDLER) private readonly handler: WebhookHandler,
+  ) {}
+
+  onModuleInit(): void {
+    // A provider exported from its module and imported elsewhere is listed more than once.
+    const seen = new Set<unknown>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const isStatic = wrapper.isDependencyTreeStatic();
+      const instance: unknown = wrapper.instance;
+      // Factory providers have no prototype to scan; their product is scanned when static.
+      const metatype = wrapper.inject ? undefined : wrapper.metatype;
+      const prototype: unknown = isStatic
+        ? instance && typeof instance === "object"
+          ? Object.getPrototypeOf(instance)
+          : undefined
+        : metatype?.prototype;
+      if (!prototype || typeof prototype !== "object") continue;
+      const key = isStatic ? instance : metatype;
+      if (seen.has(key)) continue;
+      seen.add(key);
+
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const types = onKallimaEventTypes(prototype, method);
+        if (types.length === 0) continue;
+        const run: (event: VerifiedKallimaEvent) => unknown = isStatic
+          ? (event) => (instance as Record<string, EventMethod>)[method]!(event)
+          : async (event) => {
+              const contextId = deliveryContext.getStore() ?? ContextIdFactory.create();
+              const scoped = await this.moduleRef.resolve<Record<string, EventMethod>>(
+                wrapper.token,
+                contextId,
+                { strict: false },
+              );
+              return scoped[method]!(event);
+            };
+        for (const type of new Set(types)) {
+          // The decorator only accepts known types; `.on()` is typed per type.
+          this.handler.on(type as KallimaEventType, run);
+          this.logger.debug(`${String(wrapper.name)}.${method} handles ${type}`);
+        }
+      }
+    }
+  }
+}
