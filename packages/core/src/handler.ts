@@ -16,6 +16,7 @@ import {
   acceptedResult,
   errorResult,
   inProgressResult,
+  methodNotAllowedResult,
   toResponse,
   type WebhookResult,
 } from "./result.js";
@@ -106,7 +107,7 @@ export interface WebhookHandler {
 /** The outcome of {@link WebhookHandler.verify}. */
 export type VerifyRequestOutcome =
   | { ok: true; event: VerifiedKallimaEvent }
-  | { ok: false; result: WebhookResult };
+  | { ok: false; result: WebhookResult & { error: KallimaWebhookError } };
 
 function validateMaxBodyBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BODY_BYTES;
@@ -163,7 +164,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       // A logging callback must not change what the sender is told.
     }
   };
-  const fail = (result: WebhookResult): WebhookResult => {
+  const fail = <TResult extends WebhookResult>(result: TResult): TResult => {
     if (result.error)
       report(result.error, {
         status: result.status,
@@ -272,20 +273,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     },
     verify: (request) => verifyRequest(request),
     async fetch(request) {
-      if (request.method !== "POST") {
-        return new Response(
-          JSON.stringify({
-            error: {
-              code: "method_not_allowed",
-              message: "Kallima webhooks are delivered with POST.",
-            },
-          }),
-          {
-            status: 405,
-            headers: { allow: "POST", "content-type": "application/json; charset=utf-8" },
-          },
-        );
-      }
+      if (request.method !== "POST") return toResponse(methodNotAllowedResult());
       const result = await handler.handle({
         headers: request.headers,
         rawBody: readRequestBody(request, maxBodyBytes),

@@ -59,6 +59,7 @@ export {
 } from "./idempotency.js";
 export {
   errorResult,
+  methodNotAllowedResult,
   RETRY_AFTER_IN_PROGRESS_SECONDS,
   RETRY_AFTER_STORE_SECONDS,
   statusForCode,

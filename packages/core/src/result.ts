@@ -93,7 +93,7 @@ export function errorResult(
   error: KallimaWebhookError,
   outcome: Exclude<WebhookOutcome, "handled" | "unhandled" | "duplicate"> = "rejected",
   event?: VerifiedKallimaEvent,
-): WebhookResult {
+): WebhookResult & { error: KallimaWebhookError } {
   const headers: Record<string, string> = { ...JSON_HEADERS };
   if (error.code === "idempotency_store_unavailable") {
     headers["retry-after"] = String(RETRY_AFTER_STORE_SECONDS);
@@ -105,6 +105,25 @@ export function errorResult(
     outcome,
     error,
     ...(event ? { event } : {}),
+  };
+}
+
+/**
+ * 405 with `Allow: POST`: Kallima delivers with POST only.
+ *
+ * @example
+ * ```ts
+ * if (req.method !== "POST") return writeResult(res, methodNotAllowedResult());
+ * ```
+ */
+export function methodNotAllowedResult(): WebhookResult {
+  return {
+    status: 405,
+    headers: { ...JSON_HEADERS, allow: "POST" },
+    body: JSON.stringify({
+      error: { code: "method_not_allowed", message: "Kallima webhooks are delivered with POST." },
+    }),
+    outcome: "rejected",
   };
 }
 

@@ -1,0 +1,59 @@
+import {
+  methodNotAllowedResult,
+  resolveWebhookHandler,
+  type WebhookHandler,
+  type WebhookHandlerOptions,
+} from "@kallima/webhooks";
+import { readRawBody, writeResult } from "@kallima/webhooks/node";
+import type { NextApiRequest, NextApiResponse } from "next";
+
+/** The line a Pages Router webhook route needs, quoted in the 500 answer when it is missing. */
+export const PAGES_BODY_PARSER_CONFIG = "export const config = { api: { bodyParser: false } };";
+
+const CONSUMED_BODY_HINT =
+  "Next.js parsed it because the API route keeps the default body parser: add " +
+  `\`${PAGES_BODY_PARSER_CONFIG}\` to the route's file under pages/api/ so that the webhook ` +
+  "handler reads the body itself.";
+
+/** A Pages Router API route: the default export of a file under `pages/api/`. */
+export type KallimaPagesHandler = (req: NextApiRequest, res: NextApiResponse) => Promise<void>;
+
+/**
+ * Makes a Pages Router API route that verifies, deduplicates and dispatches Kallima webhooks.
+ * The route must turn off Next.js's body parser, because the signature covers the exact bytes:
+ * without it the handler answers 500 `raw_body_unavailable`, naming the line to add. A parsed
+ * `req.body` is never re-serialized, since that would not reproduce the signed bytes.
+ * Requests other than `POST` get 405.
+ *
+ * @example
+ * ```ts
+ * // pages/api/kallima-events.ts
+ * import { kallimaPagesWebhooks } from "@kallima/webhooks-next/pages";
+ *
+ * export const config = { api: { bodyParser: false } };
+ *
+ * export default kallimaPagesWebhooks({
+ *   secret: process.env.KALLIMA_WEBHOOK_SECRET!,
+ *   on: { "job.completed": (event) => console.log(event.data.id) },
+ * });
+ * ```
+ */
+export function kallimaPagesWebhooks(
+  options: WebhookHandlerOptions | WebhookHandler,
+): KallimaPagesHandler {
+  const handler = resolveWebhookHandler(options);
+  return async (req, res) => {
+    if (req.method !== "POST") {
+      writeResult(res, methodNotAllowedResult());
+      return;
+    }
+    const result = await handler.handle({
+      headers: req.headers,
+      rawBody: readRawBody(req, {
+        maxBodyBytes: handler.maxBodyBytes,
+        consumedBodyHint: CONSUMED_BODY_HINT,
+      }),
+    });
+    writeResult(res, result);
+  };
+}
