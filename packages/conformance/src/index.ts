@@ -31,6 +31,15 @@ export interface ConformanceResponse {
   body: string;
 }
 
+/** Reads a Fetch `Response` into the shape the suite checks, for adapters answering with one. */
+export async function fromFetchResponse(response: Response): Promise<ConformanceResponse> {
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: await response.text(),
+  };
+}
+
 export interface ConformanceApp {
   send(request: ConformanceRequest): Promise<ConformanceResponse>;
   close?(): unknown;

@@ -3,26 +3,18 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   type ConformanceRequest,
-  type ConformanceResponse,
+  fromFetchResponse,
   runConformanceSuite,
 } from "@kallima/webhooks-conformance";
 import { createWebhookHandler, type WebhookHandlerOptions } from "./index.js";
 import { handleNodeRequest } from "./node.js";
-
-async function fromResponse(response: Response): Promise<ConformanceResponse> {
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.text(),
-  };
-}
 
 runConformanceSuite("core fetch()", {
   setup(options) {
     const handler = createWebhookHandler(options as WebhookHandlerOptions);
     return {
       send: async ({ headers, body }: ConformanceRequest) =>
-        fromResponse(
+        fromFetchResponse(
           await handler.fetch(
             new Request("http://localhost/kallima-events", { method: "POST", headers, body }),
           ),
@@ -40,7 +32,7 @@ runConformanceSuite("core node:http (handleNodeRequest)", {
     const { port } = server.address() as AddressInfo;
     return {
       send: async ({ headers, body }) =>
-        fromResponse(
+        fromFetchResponse(
           await fetch(`http://127.0.0.1:${port}/kallima-events`, { method: "POST", headers, body }),
         ),
       close: () => new Promise((resolve) => server.close(resolve)),

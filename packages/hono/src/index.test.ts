@@ -8,7 +8,7 @@ import {
 } from "@kallima/webhooks";
 import { signPayload, webhookTestEvent } from "@kallima/webhooks/testing";
 import {
-  type ConformanceResponse,
+  fromFetchResponse,
   runConformanceSuite,
   signDelivery,
 } from "@kallima/webhooks-conformance";
@@ -20,21 +20,13 @@ const SECRET = "whsec_honoAdapterTestSecret_0123456789abcdef";
 const ROTATED = "whsec_honoAdapterRotatedSecret_0123456789ab";
 const URL_ = "http://localhost/kallima-events";
 
-async function fromResponse(response: Response): Promise<ConformanceResponse> {
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.text(),
-  };
-}
-
 runConformanceSuite("hono app.request()", {
   setup(options) {
     const app = new Hono();
     app.post("/kallima-events", kallimaWebhooks(options as never));
     return {
       send: async ({ headers, body }) =>
-        fromResponse(await app.request("/kallima-events", { method: "POST", headers, body })),
+        fromFetchResponse(await app.request("/kallima-events", { method: "POST", headers, body })),
     };
   },
 });
@@ -50,7 +42,7 @@ runConformanceSuite("hono on @hono/node-server", {
     });
     return {
       send: async ({ headers, body }) =>
-        fromResponse(
+        fromFetchResponse(
           await fetch(`http://127.0.0.1:${port}/kallima-events`, { method: "POST", headers, body }),
         ),
       close: () => new Promise((resolve) => server.close(resolve)),

@@ -1,7 +1,7 @@
 import { createWebhookHandler } from "@kallima/webhooks";
 import { createSignedRequest, jobCompletedEvent, signPayload } from "@kallima/webhooks/testing";
 import {
-  type ConformanceResponse,
+  fromFetchResponse,
   runConformanceSuite,
   signDelivery,
 } from "@kallima/webhooks-conformance";
@@ -20,21 +20,13 @@ import {
 const SECRET = "whsec_nextAdapterTestSecret_0123456789abcdef";
 const URL_ = "http://localhost/kallima-events";
 
-async function fromResponse(response: Response): Promise<ConformanceResponse> {
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: await response.text(),
-  };
-}
-
 // Route handlers receive a Fetch Request from Next.js, on the Node.js and on the Edge runtime alike.
 runConformanceSuite("next App Router route handler", {
   setup(options) {
     const POST = kallimaWebhooks(options as never);
     return {
       send: async ({ headers, body }) =>
-        fromResponse(await POST(new Request(URL_, { method: "POST", headers, body }))),
+        fromFetchResponse(await POST(new Request(URL_, { method: "POST", headers, body }))),
     };
   },
 });

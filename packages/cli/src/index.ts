@@ -1,0 +1,30 @@
+export { type CliIO, EXIT, runCli } from "./cli.js";
+export {
+  type BuildEventOptions,
+  buildEvent,
+  type CreateDeliveryOptions,
+  createDelivery,
+  type Delivery,
+  type DeliveryDefect,
+  type DeliveryResponse,
+  isExpectedStatus,
+  type OutgoingEvent,
+  type SendDeliveryOptions,
+  type SendEventOptions,
+  type SendReport,
+  type SentDelivery,
+  STALE_AGE_SECONDS,
+  sendDelivery,
+  sendEvent,
+} from "./deliveries.js";
+export { CliError, type CliErrorCode } from "./errors.js";
+export {
+  type BodySignature,
+  curlCommand,
+  type SignBodyOptions,
+  shellQuote,
+  signBody,
+  type VerifyBodyOptions,
+  type VerifyBodyResult,
+  verifyBody,
+} from "./signing.js";

@@ -1,0 +1,175 @@
+import {
+  buildEvent,
+  createDelivery,
+  type Delivery,
+  type OutgoingEvent,
+  sendDelivery,
+} from "@kallima/webhooks-cli";
+
+/** One column of the table: a kind of delivery and what a correct endpoint does with it. */
+export interface DeliveryCase {
+  id: string;
+  label: string;
+  expectedStatus: number;
+  /** Whether the handler must run for this delivery (for the duplicate: run again). */
+  expectedRan: boolean;
+  /** Shown in the "expected" column. */
+  expectedText: string;
+}
+
+export const CASES: readonly DeliveryCase[] = [
+  {
+    id: "completed",
+    label: "job.completed",
+    expectedStatus: 200,
+    expectedRan: true,
+    expectedText: "200 ran",
+  },
+  {
+    id: "failed",
+    label: "job.failed",
+    expectedStatus: 200,
+    expectedRan: true,
+    expectedText: "200 ran",
+  },
+  {
+    id: "test",
+    label: "webhook.test",
+    expectedStatus: 200,
+    expectedRan: true,
+    expectedText: "200 ran",
+  },
+  {
+    id: "unknown",
+    label: "unknown future type",
+    expectedStatus: 200,
+    expectedRan: false,
+    expectedText: "200 not run",
+  },
+  {
+    id: "duplicate",
+    label: "duplicate",
+    expectedStatus: 200,
+    expectedRan: false,
+    expectedText: "200 not re-run",
+  },
+  {
+    id: "tampered",
+    label: "tampered body",
+    expectedStatus: 401,
+    expectedRan: false,
+    expectedText: "401 not run",
+  },
+  {
+    id: "stale",
+    label: "stale timestamp",
+    expectedStatus: 401,
+    expectedRan: false,
+    expectedText: "401 not run",
+  },
+  {
+    id: "wrong-secret",
+    label: "wrong secret",
+    expectedStatus: 401,
+    expectedRan: false,
+    expectedText: "401 not run",
+  },
+];
+
+/** What one delivery to one route did. */
+export interface CellResult {
+  caseId: string;
+  /** HTTP status, or undefined when there was no answer. */
+  status?: number;
+  /** Whether the handler ran for this delivery (the event's count on the route's GET list went up). */
+  ran?: boolean;
+  ok: boolean;
+  /** Why it is not ok, or the answer body, for the failure report. */
+  detail?: string;
+}
+
+async function buildDeliveries(secret: string): Promise<Map<string, Delivery>> {
+  const completed = buildEvent("job.completed");
+  const signed = (event: OutgoingEvent, defect?: Delivery["defect"]) =>
+    createDelivery({ secret, event, ...(defect ? { defect } : {}) });
+  return new Map([
+    ["completed", await signed(completed)],
+    ["failed", await signed(buildEvent("job.failed"))],
+    ["test", await signed(buildEvent("webhook.test"))],
+    [
+      "unknown",
+      await signed(buildEvent("structure_prediction.completed", { data: { id: "sp_1" } })),
+    ],
+    // Kallima re-signs a retry: same event id and bytes, fresh timestamp.
+    ["duplicate", await signed(completed)],
+    ["tampered", await signed(buildEvent("job.completed"), "tampered")],
+    ["stale", await signed(buildEvent("job.completed"), "stale")],
+    ["wrong-secret", await signed(buildEvent("job.completed"), "wrong-secret")],
+  ]);
+}
+
+interface RanList {
+  events: { id: string; type: string }[];
+}
+
+async function ranEvents(url: string): Promise<RanList["events"]> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  const text = await response.text();
+  if (response.status !== 200) {
+    throw new Error(`GET ${url} answered ${response.status}: ${text.slice(0, 200)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`GET ${url} did not answer JSON: ${text.slice(0, 200)}`);
+  }
+  const events = (parsed as Partial<RanList>).events;
+  if (!Array.isArray(events)) {
+    throw new Error(`GET ${url} did not answer { "events": [...] }: ${text.slice(0, 200)}`);
+  }
+  return events;
+}
+
+const countOf = (events: RanList["events"], id: string) =>
+  events.filter((event) => event.id === id).length;
+
+/**
+ * Sends the eight deliveries to one route, in order, and checks each answer and whether the
+ * handler ran (from the route's `GET` list, before and after each delivery).
+ */
+export async function runScenario(url: string, secret: string): Promise<CellResult[]> {
+  const deliveries = await buildDeliveries(secret);
+  const cells: CellResult[] = [];
+  let before: RanList["events"];
+  try {
+    before = await ranEvents(url);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return CASES.map((c) => ({ caseId: c.id, ok: false, detail }));
+  }
+  for (const deliveryCase of CASES) {
+    const delivery = deliveries.get(deliveryCase.id)!;
+    try {
+      const answer = await sendDelivery(url, delivery, { timeoutMs: 20_000 });
+      const after = await ranEvents(url);
+      const ran = countOf(after, delivery.event.id) > countOf(before, delivery.event.id);
+      before = after;
+      const ok = answer.status === deliveryCase.expectedStatus && ran === deliveryCase.expectedRan;
+      cells.push({
+        caseId: deliveryCase.id,
+        status: answer.status,
+        ran,
+        ok,
+        ...(ok ? {} : { detail: `answer body: ${answer.body.slice(0, 300)}` }),
+      });
+    } catch (error) {
+      cells.push({
+        caseId: deliveryCase.id,
+        ok: false,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return cells;
+}
