@@ -1,6 +1,6 @@
-import { defineConfig } from "tsup";
+import { definePackageBuild } from "../../tsup.package.js";
 
-export default defineConfig({
+export default definePackageBuild({
   entry: {
     index: "src/index.ts",
     node: "src/node.ts",
@@ -8,18 +8,10 @@ export default defineConfig({
     "crypto/node": "src/crypto/node.ts",
     "crypto/web": "src/crypto/web.ts",
   },
-  format: ["esm", "cjs"],
   // One copy of each class across entry points, in CJS as in ESM, so `instanceof` holds.
   splitting: true,
-  dts: {
-    entry: { index: "src/index.ts", node: "src/node.ts", testing: "src/testing.ts" },
-    // tsup sets baseUrl for its declaration build, which TypeScript 6 deprecates.
-    compilerOptions: { ignoreDeprecations: "6.0" },
-  },
+  dts: { entry: { index: "src/index.ts", node: "src/node.ts", testing: "src/testing.ts" } },
   // Resolved per runtime by package.json "imports": node:crypto on Node, Web Crypto elsewhere.
   external: ["#crypto"],
-  target: "es2022",
   platform: "neutral",
-  sourcemap: true,
-  clean: true,
 });

@@ -1,14 +1,3 @@
-import { defineConfig } from "tsup";
+import { definePackageBuild } from "../../tsup.package.js";
 
-export default defineConfig({
-  entry: { index: "src/index.ts" },
-  format: ["esm", "cjs"],
-  dts: {
-    // tsup sets baseUrl for its declaration build, which TypeScript 6 deprecates.
-    compilerOptions: { ignoreDeprecations: "6.0" },
-  },
-  platform: "node",
-  target: "es2022",
-  sourcemap: true,
-  clean: true,
-});
+export default definePackageBuild({ entry: { index: "src/index.ts" }, platform: "node" });

@@ -1,17 +1,9 @@
-import { defineConfig } from "tsup";
+import { definePackageBuild } from "../../tsup.package.js";
 
-export default defineConfig({
+export default definePackageBuild({
   entry: { index: "src/index.ts" },
-  format: ["esm", "cjs"],
-  dts: {
-    // tsup sets baseUrl for its declaration build, which TypeScript 6 deprecates.
-    compilerOptions: { ignoreDeprecations: "6.0" },
-  },
   // Every injected dependency names its token with @Inject(), so the build needs no design-type
   // metadata (esbuild cannot emit it) and works the same in ESM and CJS.
   tsconfig: "tsconfig.build.json",
   platform: "node",
-  target: "es2022",
-  sourcemap: true,
-  clean: true,
 });

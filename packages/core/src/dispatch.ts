@@ -23,11 +23,25 @@ export class HandlerRegistry {
     return this.#handlers.get(type);
   }
 
-  /** Runs every handler for the event, one after another; the first failure stops the rest. */
-  static async run(
+  /**
+   * Runs every handler for the event, one after another; the first failure stops the rest.
+   * Returns a promise only once a handler does, so synchronous handlers cost no extra tick.
+   */
+  static run(
     handlers: readonly EventHandler<VerifiedKallimaEvent>[],
     event: VerifiedKallimaEvent,
-  ): Promise<void> {
-    for (const handler of handlers) await handler(event);
+    from = 0,
+  ): void | Promise<void> {
+    for (let index = from; index < handlers.length; index++) {
+      const result = handlers[index]!(event);
+      if (isPromiseLike(result)) {
+        return Promise.resolve(result).then(() => HandlerRegistry.run(handlers, event, index + 1));
+      }
+    }
   }
+}
+
+/** True for promises and thenables. Awaiting a plain value still costs a microtask tick. */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }

@@ -1,6 +1,11 @@
 import { utf8ByteLength } from "#crypto";
 import { DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
-import { type EventHandler, type EventHandlers, HandlerRegistry } from "./dispatch.js";
+import {
+  type EventHandler,
+  type EventHandlers,
+  HandlerRegistry,
+  isPromiseLike,
+} from "./dispatch.js";
 import {
   HandlerFailedError,
   IdempotencyStoreError,
@@ -173,38 +178,29 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     return result;
   };
 
-  const claim = async (
-    event: VerifiedKallimaEvent,
-  ): Promise<{ claim: ClaimResult } | { fault: IdempotencyStoreError }> => {
-    try {
-      return { claim: await store!.claim(event.id) };
-    } catch (cause) {
-      return { fault: new IdempotencyStoreError("claim", cause) };
-    }
-  };
-
   const dispatch = async (event: VerifiedKallimaEvent): Promise<WebhookResult> => {
     const handlers = registry.get(event.type) ?? (onUnhandled ? [onUnhandled] : undefined);
     if (!handlers) return acceptedResult("unhandled", event);
 
     let claimed = false;
     if (store) {
-      const answer = await claim(event);
-      if ("fault" in answer) {
-        if (!processOnStoreError)
-          return fail(errorResult(answer.fault, "store_unavailable", event));
-        report(answer.fault, { status: 200, event });
-      } else if (answer.claim === "done") {
-        return acceptedResult("duplicate", event);
-      } else if (answer.claim === "in_progress") {
-        return inProgressResult(event);
-      } else {
-        claimed = true;
+      let claim: ClaimResult | undefined;
+      try {
+        const pending = store.claim(event.id);
+        claim = isPromiseLike(pending) ? await pending : pending;
+      } catch (cause) {
+        const fault = new IdempotencyStoreError("claim", cause);
+        if (!processOnStoreError) return fail(errorResult(fault, "store_unavailable", event));
+        report(fault, { status: 200, event });
       }
+      if (claim === "done") return acceptedResult("duplicate", event);
+      if (claim === "in_progress") return inProgressResult(event);
+      claimed = claim === "claimed";
     }
 
     try {
-      await HandlerRegistry.run(handlers, event);
+      const running = HandlerRegistry.run(handlers, event);
+      if (running) await running;
     } catch (cause) {
       if (claimed) {
         try {
@@ -219,7 +215,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
 
     if (claimed) {
       try {
-        await store!.markDone(event.id);
+        const marked = store!.markDone(event.id);
+        if (isPromiseLike(marked)) await marked;
       } catch (cause) {
         // The handler succeeded: answering non-2xx would make the sender repeat finished work.
         report(new IdempotencyStoreError("markDone", cause), { status: 200, event });
@@ -230,7 +227,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
 
   const verifyRequest = async (request: WebhookRequest): Promise<VerifyRequestOutcome> => {
     try {
-      const rawBody = await request.rawBody;
+      const rawBody = isPromiseLike(request.rawBody) ? await request.rawBody : request.rawBody;
       if (rawBody === null || rawBody === undefined) {
         throw new RawBodyUnavailableError(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",

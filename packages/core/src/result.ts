@@ -71,6 +71,12 @@ export function statusForCode(code: WebhookErrorCode): number {
   return STATUS_BY_CODE[code];
 }
 
+const ACCEPTED_BODIES = {
+  handled: JSON.stringify({ received: true, outcome: "handled" }),
+  unhandled: JSON.stringify({ received: true, outcome: "unhandled" }),
+  duplicate: JSON.stringify({ received: true, outcome: "duplicate" }),
+} as const;
+
 /** A 2xx answer for a verified event. */
 export function acceptedResult(
   outcome: "handled" | "unhandled" | "duplicate",
@@ -79,7 +85,7 @@ export function acceptedResult(
   return {
     status: 200,
     headers: { ...JSON_HEADERS },
-    body: JSON.stringify({ received: true, outcome }),
+    body: ACCEPTED_BODIES[outcome],
     outcome,
     event,
   };

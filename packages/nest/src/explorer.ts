@@ -23,6 +23,8 @@ type EventMethod = (event: VerifiedKallimaEvent) => unknown;
 @Injectable()
 export class KallimaEventsExplorer implements OnModuleInit {
   private readonly logger = new Logger("KallimaWebhooksModule");
+  /** Whether any handler lives on a request-scoped provider, which needs a DI context per delivery. */
+  requestScoped = false;
 
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
@@ -52,6 +54,7 @@ export class KallimaEventsExplorer implements OnModuleInit {
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const types = onKallimaEventTypes(prototype, method);
         if (types.length === 0) continue;
+        if (!isStatic) this.requestScoped = true;
         const run: (event: VerifiedKallimaEvent) => unknown = isStatic
           ? (event) => (instance as Record<string, EventMethod>)[method]!(event)
           : async (event) => {

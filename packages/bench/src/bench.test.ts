@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { checkTargets, renderMarkdown } from "./report.js";
+import { runBench } from "./run.js";
+import { CORE_HANDLE, CORE_VERIFY, FLOOR } from "./verification.js";
+
+// The smoke run keeps the bench from rotting: every case still runs and every verification is
+// still checked, with counts too small for any timing to mean anything (none is asserted).
+describe("pnpm bench, smoke mode", () => {
+  it("runs every part and reports every row", async () => {
+    const lines: string[] = [];
+    const results = await runBench({ smoke: true, log: (line) => lines.push(line) });
+
+    expect(results.meta.smoke).toBe(true);
+    expect(results.verification?.map((size) => size.bytes)).toEqual([256, 4096, 65536, 1048576]);
+    for (const size of results.verification ?? []) {
+      expect(size.rows.map((row) => row.name)).toEqual(
+        expect.arrayContaining([
+          FLOOR,
+          CORE_VERIFY,
+          "svix",
+          "standardwebhooks",
+          "stripe constructEvent",
+          "stripe constructEventAsync",
+          "@octokit/webhooks-methods verify",
+        ]),
+      );
+      for (const row of size.rows) expect(row.opsPerSec).toBeGreaterThan(0);
+    }
+    for (const size of results.handle ?? []) {
+      expect(size.rows.map((row) => row.name)).toEqual([FLOOR, CORE_HANDLE]);
+    }
+    expect(results.handle).toHaveLength(4);
+
+    expect(results.http?.length).toBeGreaterThan(0);
+    for (const framework of results.http ?? []) {
+      // An adapter that is in the checkout must run; only a missing one may be skipped.
+      expect(framework.status).not.toBe("failed");
+      if (framework.status !== "measured") {
+        // A skip must say why, in the output as in the report.
+        expect(framework.reason).not.toBe("");
+        expect(lines.some((line) => line.includes(`${framework.label}: SKIPPED`))).toBe(true);
+      } else {
+        for (const run of [...framework.floor.runs, ...framework.adapterResult.runs]) {
+          expect(run.responses2xx).toBeGreaterThan(0);
+          expect(run.handled).toBeGreaterThanOrEqual(run.responses2xx);
+        }
+      }
+    }
+    expect(results.http?.find((framework) => framework.name === "express")?.status).toBe(
+      "measured",
+    );
+    expect(results.http?.find((framework) => framework.name === "hono")?.status).toBe("measured");
+
+    expect(results.memory?.withinBound).toBe(true);
+    expect(results.memory?.storeSizeAfter).toBe(results.memory?.maxEntries);
+
+    const markdown = renderMarkdown(results);
+    expect(markdown).toContain("Smoke run");
+    for (const heading of [
+      "## 1. Verification",
+      "## 2. `handle()`",
+      "## 3. Adapters",
+      "## 4. Memory",
+    ]) {
+      expect(markdown).toContain(heading);
+    }
+    expect(checkTargets(results).map((check) => check.target)).toHaveLength(5);
+  }, 300_000);
+});

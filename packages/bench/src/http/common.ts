@@ -1,0 +1,48 @@
+import { Buffer } from "node:buffer";
+import { floorVerify } from "../payload.js";
+
+/** What every benchmark server shares: the floor check and the count of events handled. */
+export interface ServerContext {
+  secret: string;
+  /** Called once per event a route accepted (floor) or a handler ran for (adapter). */
+  count: () => void;
+}
+
+export type Mode = "floor" | "adapter";
+
+export const WEBHOOK_PATH = "/webhook";
+export const STATS_PATH = "/__stats";
+
+type HeaderBag = Record<string, string | string[] | undefined>;
+
+function single(value: string | string[] | null | undefined): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * The hand-written route of each framework's floor: read both headers, run the floor check on
+ * the raw bytes, answer 200 `{ received: true }` or 401.
+ */
+export function floorRoute(
+  ctx: ServerContext,
+  headers: HeaderBag | { get(name: string): string | null },
+  body: Buffer | Uint8Array,
+): { status: number; body: string } {
+  const read = (name: string) =>
+    typeof headers.get === "function"
+      ? single((headers as { get(name: string): string | null }).get(name))
+      : single((headers as HeaderBag)[name]);
+  const timestamp = read("x-kallima-timestamp");
+  const signature = read("x-kallima-signature");
+  if (!timestamp || !signature) return { status: 401, body: '{"error":"missing headers"}' };
+  try {
+    const bytes = Buffer.isBuffer(body)
+      ? body
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    floorVerify(ctx.secret, timestamp, signature, bytes);
+  } catch {
+    return { status: 401, body: '{"error":"invalid"}' };
+  }
+  ctx.count();
+  return { status: 200, body: '{"received":true}' };
+}

@@ -1,0 +1,94 @@
+import { Buffer } from "node:buffer";
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+/** The body sizes every verification table covers. */
+export const SIZES = [
+  { label: "256 B", bytes: 256 },
+  { label: "4 KiB", bytes: 4 * 1024 },
+  { label: "64 KiB", bytes: 64 * 1024 },
+  { label: "1 MiB", bytes: 1024 * 1024 },
+] as const;
+
+export type SizeLabel = (typeof SIZES)[number]["label"];
+
+/** A Kallima secret: the whole string, prefix included, is the HMAC key (PROTOCOL.md). */
+export const KALLIMA_SECRET = "whsec_benchmarkSecretKallima0123456789abcdef";
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * A `job.completed` envelope of exactly `bytes` bytes (ASCII). The padding is an array of small
+ * records rather than one long string, so that JSON.parse does the work a real payload costs.
+ */
+export function eventBody(bytes: number, id: string): Buffer {
+  const items: { i: number; name: string; score: number; ok: boolean }[] = [];
+  const envelope = {
+    id,
+    type: "job.completed",
+    api_version: "2026-04-23",
+    created_at: "2026-04-23T10:00:00+00:00",
+    data: { id: "job_7f3c2a", status: "completed", items, note: "" },
+  };
+  let length = JSON.stringify(envelope).length;
+  if (length > bytes)
+    throw new Error(`An event needs at least ${length} bytes, asked for ${bytes}.`);
+  for (let i = 0; ; i += 1) {
+    const item = { i, name: `item-${i}`, score: (i % 97) / 97, ok: i % 3 !== 0 };
+    const itemLength = JSON.stringify(item).length + (items.length > 0 ? 1 : 0);
+    if (length + itemLength > bytes) break;
+    items.push(item);
+    length += itemLength;
+  }
+  envelope.data.note = "x".repeat(bytes - length);
+  const body = Buffer.from(JSON.stringify(envelope), "utf8");
+  if (body.byteLength !== bytes) throw new Error(`Built ${body.byteLength} bytes, not ${bytes}.`);
+  return body;
+}
+
+/** Signs as Kallima does: hex HMAC-SHA256 over `timestamp.body`. */
+export function kallimaSign(secret: string, timestamp: string, body: Uint8Array): string {
+  return createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex");
+}
+
+/** A signed Kallima delivery. */
+export interface KallimaDelivery {
+  id: string;
+  body: Buffer;
+  timestamp: string;
+  signature: string;
+}
+
+export function kallimaDelivery(
+  bytes: number,
+  id: string,
+  secret = KALLIMA_SECRET,
+): KallimaDelivery {
+  const body = eventBody(bytes, id);
+  const timestamp = String(nowSeconds());
+  return { id, body, timestamp, signature: kallimaSign(secret, timestamp, body) };
+}
+
+const FLOOR_TOLERANCE_SECONDS = 300;
+
+/**
+ * The floor: the least a correct hand-written receiver does on Node. HMAC over `timestamp.body`
+ * with node:crypto, constant-time compare, freshness, JSON.parse of the Buffer.
+ */
+export function floorVerify(
+  secret: string,
+  timestamp: string,
+  signature: string,
+  body: Buffer,
+): { id: string; type: string } {
+  if (Math.abs(nowSeconds() - Number(timestamp)) > FLOOR_TOLERANCE_SECONDS) {
+    throw new Error("stale timestamp");
+  }
+  const expected = createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest();
+  const received = Buffer.from(signature, "hex");
+  if (received.length !== expected.length || !timingSafeEqual(received, expected)) {
+    throw new Error("bad signature");
+  }
+  return JSON.parse(body.toString("utf8")) as { id: string; type: string };
+}

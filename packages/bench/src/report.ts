@@ -1,0 +1,259 @@
+import type { FrameworkResult } from "./http/index.js";
+import { median } from "./measure.js";
+import type { BenchResults } from "./run.js";
+import {
+  CORE_HANDLE,
+  CORE_VERIFY,
+  FLOOR_AWAITED,
+  formatOps,
+  type SizeResult,
+} from "./verification.js";
+
+export interface TargetCheck {
+  target: string;
+  met: boolean | undefined;
+  detail: string;
+}
+
+const PEERS = [
+  "svix",
+  "standardwebhooks",
+  "stripe constructEvent",
+  "stripe constructEventAsync",
+  "@octokit/webhooks-methods verify",
+];
+
+function row(size: SizeResult, name: string) {
+  return size.rows.find((candidate) => candidate.name === name);
+}
+
+function ratio(value: number): string {
+  return `${value.toFixed(2)}×`;
+}
+
+/** The issue's targets, checked against this run's numbers (recorded, never asserted). */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  if (results.verification) {
+    const ratios = results.verification.map((size) => ({
+      size: size.size,
+      ratio: row(size, CORE_VERIFY)!.ratioToFloor,
+    }));
+    checks.push({
+      target: "verification ≥ 0.95× the floor at every size",
+      met: ratios.every((entry) => entry.ratio >= 0.95),
+      detail: ratios.map((entry) => `${entry.size} ${ratio(entry.ratio)}`).join(", "),
+    });
+    const behind = results.verification.flatMap((size) => {
+      const core = row(size, CORE_VERIFY)!.opsPerSec;
+      return PEERS.filter((peer) => (row(size, peer)?.opsPerSec ?? 0) >= core).map(
+        (peer) => `${peer} at ${size.size}`,
+      );
+    });
+    checks.push({
+      target: "ahead of every peer at every size",
+      met: behind.length === 0,
+      detail: behind.length === 0 ? "ahead everywhere" : `not ahead of: ${behind.join(", ")}`,
+    });
+  }
+  if (results.handle) {
+    const ratios = results.handle.map((size) => ({
+      size: size.size,
+      ratio: row(size, CORE_HANDLE)!.ratioToFloor,
+    }));
+    checks.push({
+      target: "handle() ≥ 0.90× the floor",
+      met: ratios.every((entry) => entry.ratio >= 0.9),
+      detail: ratios.map((entry) => `${entry.size} ${ratio(entry.ratio)}`).join(", "),
+    });
+  }
+  if (results.http) {
+    const measured = results.http.filter(
+      (framework): framework is Extract<FrameworkResult, { status: "measured" }> =>
+        framework.status === "measured",
+    );
+    const skipped = results.http.filter((framework) => framework.status !== "measured");
+    checks.push({
+      target: "every adapter ≥ 0.90× its framework's floor in requests/s",
+      met:
+        measured.length === 0
+          ? undefined
+          : measured.every((framework) => framework.ratio >= 0.9) && skipped.length === 0
+            ? true
+            : measured.some((framework) => framework.ratio < 0.9)
+              ? false
+              : undefined,
+      detail: [
+        ...measured.map((framework) => `${framework.label} ${ratio(framework.ratio)}`),
+        ...skipped.map((framework) => `${framework.label} ${framework.status}`),
+      ].join(", "),
+    });
+  }
+  if (results.memory) {
+    const m = results.memory;
+    checks.push({
+      target: `heap after ${m.events.toLocaleString("en-US")} distinct events stays within the memory store's bound`,
+      met: m.withinBound,
+      detail: `store held ${m.storeSizeAfter.toLocaleString("en-US")} of at most ${m.maxEntries.toLocaleString("en-US")} ids; heap +${kib(m.growthAfterFull)} after the store was full`,
+    });
+  }
+  return checks;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function verdict(met: boolean | undefined): string {
+  if (met === undefined) return "not measured";
+  return met ? "met" : "**missed**";
+}
+
+function sizeTable(size: SizeResult): string[] {
+  const lines = [
+    `| ${size.size} | ops/s (median) | × floor | ops/s, slowest–fastest round |`,
+    "|---|---:|---:|---|",
+  ];
+  for (const entry of size.rows) {
+    const name =
+      entry.name === CORE_VERIFY || entry.name === CORE_HANDLE ? `**${entry.name}**` : entry.name;
+    lines.push(
+      `| ${name} | ${formatOps(entry.opsPerSec)} | ${entry.ratioToFloor.toFixed(2)} | ${formatOps(Math.min(...entry.rounds))}–${formatOps(Math.max(...entry.rounds))} |`,
+    );
+  }
+  return lines;
+}
+
+function awaitNote(results: BenchResults): string[] {
+  if (!results.verification) return [];
+  const lines = [
+    "",
+    "The diagnostic row *floor, awaited* is the floor wrapped in an `async` function and awaited, as every",
+    "caller of the core's `async verify()` must: its gap to the floor is the price of the Promise alone.",
+    "",
+    "| size | floor awaited × floor | core verify × floor | core verify × floor awaited |",
+    "|---|---:|---:|---:|",
+  ];
+  for (const size of results.verification) {
+    const awaited = row(size, FLOOR_AWAITED)!;
+    const core = row(size, CORE_VERIFY)!;
+    lines.push(
+      `| ${size.size} | ${awaited.ratioToFloor.toFixed(2)} | ${core.ratioToFloor.toFixed(2)} | ${median(core.rounds.map((ops, round) => ops / awaited.rounds[round]!)).toFixed(2)} |`,
+    );
+  }
+  return lines;
+}
+
+/** BENCHMARKS.md, from one run's results. */
+export function renderMarkdown(results: BenchResults, notes: string[] = []): string {
+  const { meta } = results;
+  const out: string[] = [
+    "# Benchmarks",
+    "",
+    `Generated by \`pnpm bench\` (\`packages/bench\`) on ${meta.date.slice(0, 16).replace("T", " ")} UTC, in ${meta.durationSeconds} s. Rerun it rather than edit this file;`,
+    "the raw numbers are in [`benchmarks.json`](./benchmarks.json).",
+    "",
+    `- **Machine**: ${meta.cpu}, ${meta.cores} cores, ${meta.memoryGiB} GiB, ${meta.platform}, kernel ${meta.kernel}.`,
+    `  Shared and noisy: other jobs ran on the same cores during the run (load average ${meta.loadAverageAtStart.join(", ")} at start).`,
+    "  Absolute numbers drift from run to run by tens of percent; the ratios, measured side by side in one run, are what to read.",
+    `- **Runtime**: Node ${meta.node} (V8 ${meta.v8}).`,
+    `- **Packages**: ${Object.entries(meta.packages)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(", ")}.`,
+  ];
+  if (meta.smoke) {
+    out.push(
+      "",
+      "> **Smoke run**: tiny iteration counts, to prove the bench runs. These numbers mean nothing.",
+    );
+  }
+
+  out.push("", "## Targets", "");
+  out.push(
+    "The issue's targets, to be met by design and never asserted by a timed test (the machines are shared). Whether this run met them:",
+    "",
+    "| target | this run | verdict |",
+    "|---|---|---|",
+  );
+  for (const check of checkTargets(results)) {
+    out.push(`| ${check.target} | ${check.detail} | ${verdict(check.met)} |`);
+  }
+
+  out.push(
+    "",
+    "## How it is measured",
+    "",
+    `- Parts 1 and 2 use tinybench ${meta.packages.tinybench}. Each sample runs a batch of operations (32 at 256 B, 8 at 4 KiB, 1 above) and records their mean, so timer overhead stays small next to a few-µs verification. Each case runs ${meta.settings.measure.rounds} rounds of ${meta.settings.measure.timeMs} ms (after ${meta.settings.measure.warmupMs} ms warm-up), cases in alternating order. ops/s is the median over rounds of each round's median; × floor is the median over rounds of the ratio to the floor timed in the same round (so it need not equal the ratio of the two medians).`,
+    "- Every operation is checked: each row's result must be the expected event (or `true` and then the parsed event, for Octokit), and `handle()` must answer `200 handled`. A failure stops the bench.",
+    "- **Floor**: hand-written `node:crypto`: freshness check, `createHmac('sha256', secret).update(timestamp + '.').update(body)`, `timingSafeEqual` against the hex-decoded header, `JSON.parse` of the `Buffer`. The core and the floor get the body as a `Buffer`.",
+    "- **Peers** each verify their own valid signatures over the same body: `svix` and `standardwebhooks` (`Webhook.verify(body, headers)`, which parse the JSON), `stripe` (`webhooks.constructEvent` and `constructEventAsync`, which parse it), `@octokit/webhooks-methods` (`verify(secret, string, signature)`, which only answers yes or no: the row includes the `Buffer`→string decode its API needs and the `JSON.parse` a caller then does).",
+    "- **Bodies** are `job.completed` envelopes padded with an array of small records to exactly 256 B, 4 KiB, 64 KiB or 1 MiB, so `JSON.parse` does realistic work.",
+    "- **handle()** cycles through distinct signed deliveries, twice as many as its `memoryStore({ maxEntries })` holds, so that every call verifies, claims a fresh id, runs the (empty) handler and marks it done, as on a full default store.",
+    `- **HTTP** runs each server in its own process and autocannon ${meta.packages.autocannon} in the bench process (one core each): ${meta.settings.http.connections} connections, ${meta.settings.http.bodyBytes}-byte bodies, ${meta.settings.http.rounds} runs of ${meta.settings.http.durationSeconds} s per server after a ${meta.settings.http.warmupSeconds} s warm-up, floor and adapter alternating. Every request carries a distinct event id (a pool of ${meta.settings.http.poolSize.toLocaleString("en-US")}, above the default store bound), every answer must be 2xx, and the server must have run one handler per 2xx. Requests/s is the mean of autocannon's per-second samples; the table gives the median over runs, and × floor the median of the per-round ratios.`,
+  );
+
+  if (results.verification) {
+    out.push("", "## 1. Verification", "");
+    out.push(
+      "`WebhookVerifier.verify()` against the floor and the peers. Higher is better; × floor is the median of per-round ratios to the floor.",
+    );
+    for (const size of results.verification) out.push("", ...sizeTable(size));
+    out.push(...awaitNote(results));
+  }
+  if (results.handle) {
+    out.push("", "## 2. `handle()`", "");
+    out.push(
+      "`createWebhookHandler().handle()`: verify, claim in the memory store, run an empty handler, mark done; against the same floor (which only verifies).",
+    );
+    for (const size of results.handle) out.push("", ...sizeTable(size));
+  }
+  if (results.http) {
+    out.push("", "## 3. Adapters end to end over HTTP", "");
+    out.push(
+      "Each adapter against the same framework serving a hand-written route that reads the raw body and runs the floor check.",
+      "",
+      "| framework | floor req/s | floor p99 | adapter | adapter req/s | adapter p99 | × floor |",
+      "|---|---:|---:|---|---:|---:|---:|",
+    );
+    for (const framework of results.http) {
+      if (framework.status === "measured") {
+        out.push(
+          `| ${framework.label} | ${Math.round(framework.floor.requestsPerSec)} | ${framework.floor.p99Ms} ms | ${framework.adapter} | ${Math.round(framework.adapterResult.requestsPerSec)} | ${framework.adapterResult.p99Ms} ms | ${framework.ratio.toFixed(2)} |`,
+        );
+      } else {
+        out.push(
+          `| ${framework.label} | – | – | ${framework.adapter} | – | – | ${framework.status} |`,
+        );
+      }
+    }
+    for (const framework of results.http) {
+      if (framework.status !== "measured") {
+        const reason = framework.reason.split("\n")[0];
+        out.push("", `**${framework.label}: ${framework.status}.** ${reason}`);
+      }
+    }
+  }
+  if (results.memory) {
+    const m = results.memory;
+    out.push(
+      "",
+      "## 4. Memory",
+      "",
+      `${m.events.toLocaleString("en-US")} distinct ${m.bodyBytes}-byte events through \`handle()\` with \`memoryStore()\` at its default bound (${m.maxEntries.toLocaleString("en-US")} ids), heap measured after a forced GC:`,
+      "",
+      "| when | heap used |",
+      "|---|---:|",
+      `| before the first event | ${mib(m.heapBefore)} |`,
+      `| store full (${m.maxEntries.toLocaleString("en-US")} events) | ${mib(m.heapWhenFull)} |`,
+      `| after ${m.events.toLocaleString("en-US")} events | ${mib(m.heapAfter)} |`,
+      "",
+      `The store held ${m.storeSizeAfter.toLocaleString("en-US")} ids at the end and never more than its bound. Filling it cost about ${Math.round(m.bytesPerEntry)} bytes per id; the ${(m.events - m.maxEntries).toLocaleString("en-US")} events after that added ${kib(m.growthAfterFull)} (allowed: ${kib(m.slackBytes)} of GC noise), where keeping their ids would have cost about ${mib((m.events - m.maxEntries) * m.bytesPerEntry)}.`,
+    );
+  }
+  if (notes.length > 0) out.push("", "## Notes", "", ...notes);
+  return `${out.join("\n")}\n`;
+}

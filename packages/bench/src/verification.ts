@@ -1,0 +1,269 @@
+import { randomBytes } from "node:crypto";
+import { createWebhookHandler, memoryStore, WebhookVerifier } from "@kallima/webhooks";
+import { sign as octokitSign, verify as octokitVerify } from "@octokit/webhooks-methods";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import Stripe from "stripe";
+import { Webhook as SvixWebhook } from "svix";
+import { type Case, type Measured, type MeasureSettings, measure, median } from "./measure.js";
+import {
+  floorVerify,
+  KALLIMA_SECRET,
+  type KallimaDelivery,
+  kallimaDelivery,
+  nowSeconds,
+  SIZES,
+} from "./payload.js";
+
+export const FLOOR = "floor (node:crypto, hand-written)";
+export const FLOOR_AWAITED = "floor, awaited (diagnostic)";
+export const CORE_VERIFY = "@kallima/webhooks WebhookVerifier.verify";
+export const CORE_HANDLE = "@kallima/webhooks handle()";
+
+export interface SizeResult {
+  size: string;
+  bytes: number;
+  rows: (Measured & { ratioToFloor: number })[];
+}
+
+/** Samples per batch: enough that a sample of small bodies is well above timer resolution. */
+function batchFor(bytes: number): number {
+  if (bytes <= 256) return 32;
+  if (bytes <= 4096) return 8;
+  return 1;
+}
+
+function expectId(id: string): (result: unknown) => void {
+  return (result) => {
+    if ((result as { id?: unknown } | null)?.id !== id) {
+      throw new Error(`Verification did not return the event ${id}.`);
+    }
+  };
+}
+
+/**
+ * Each row's ratio to the floor is the median of its per-round ratios: a case and the floor
+ * timed in the same round saw the same load, which a ratio of medians would not guarantee.
+ */
+function withRatios(rows: Measured[]): SizeResult["rows"] {
+  const floor = rows.find((row) => row.name === FLOOR);
+  if (!floor) throw new Error("No floor row.");
+  return rows.map((row) => ({
+    ...row,
+    ratioToFloor: median(row.rounds.map((ops, round) => ops / floor.rounds[round]!)),
+  }));
+}
+
+function floorCase(delivery: KallimaDelivery): Case {
+  const { body, timestamp, signature, id } = delivery;
+  return {
+    name: FLOOR,
+    run: () => floorVerify(KALLIMA_SECRET, timestamp, signature, body),
+    check: expectId(id),
+  };
+}
+
+/** Each peer verifies a signature made with its own scheme over the same body bytes. */
+async function peerCases(delivery: KallimaDelivery): Promise<Case[]> {
+  const { body, id } = delivery;
+  const text = body.toString("utf8");
+  const check = expectId(id);
+  const cases: Case[] = [];
+
+  const svixSecret = `whsec_${randomBytes(24).toString("base64")}`;
+  const svix = new SvixWebhook(svixSecret);
+  const svixHeaders = {
+    "svix-id": "msg_bench",
+    "svix-timestamp": String(nowSeconds()),
+    "svix-signature": svix.sign("msg_bench", new Date(), body),
+  };
+  cases.push({ name: "svix", run: () => svix.verify(body, svixHeaders), check });
+
+  const standard = new StandardWebhook(randomBytes(24).toString("base64"));
+  const standardHeaders = {
+    "webhook-id": "msg_bench",
+    "webhook-timestamp": String(nowSeconds()),
+    "webhook-signature": standard.sign("msg_bench", new Date(), body),
+  };
+  cases.push({
+    name: "standardwebhooks",
+    run: () => standard.verify(body, standardHeaders),
+    check,
+  });
+
+  const stripe = new Stripe("sk_test_bench_not_used_for_requests");
+  const stripeSecret = `whsec_${randomBytes(24).toString("hex")}`;
+  const stripeHeader = stripe.webhooks.generateTestHeaderString({
+    payload: text,
+    secret: stripeSecret,
+    timestamp: nowSeconds(),
+  });
+  cases.push({
+    name: "stripe constructEvent",
+    run: () => stripe.webhooks.constructEvent(body, stripeHeader, stripeSecret),
+    check,
+  });
+  cases.push({
+    name: "stripe constructEventAsync",
+    run: () => stripe.webhooks.constructEventAsync(body, stripeHeader, stripeSecret),
+    check,
+    async: true,
+  });
+
+  // Octokit takes a string and only says yes or no: the decode and JSON.parse a caller then
+  // needs are part of the row, as they are for every other row.
+  const octokitSecret = randomBytes(24).toString("hex");
+  const octokitSignature = await octokitSign(octokitSecret, text);
+  let decoded = "";
+  cases.push({
+    name: "@octokit/webhooks-methods verify",
+    run: () => {
+      decoded = body.toString("utf8");
+      return octokitVerify(octokitSecret, decoded, octokitSignature);
+    },
+    check: (ok) => {
+      if (ok !== true) throw new Error("@octokit/webhooks-methods rejected its own signature.");
+      check(JSON.parse(decoded));
+    },
+    async: true,
+  });
+  return cases;
+}
+
+function coreVerifyCase(delivery: KallimaDelivery): Case {
+  const { body, timestamp, signature, id } = delivery;
+  const verifier = new WebhookVerifier({ secret: KALLIMA_SECRET });
+  if (verifier.engine !== "node:crypto") {
+    throw new Error(`The core resolved the ${verifier.engine} engine on Node.`);
+  }
+  return {
+    name: CORE_VERIFY,
+    run: () => verifier.verify({ payload: body, signature, timestamp }),
+    check: expectId(id),
+    async: true,
+  };
+}
+
+/** Part 1: verification of one body per size, the core against the floor and the peers. */
+export async function benchVerification(
+  settings: MeasureSettings,
+  log: (line: string) => void,
+): Promise<SizeResult[]> {
+  const results: SizeResult[] = [];
+  for (const size of SIZES) {
+    // Signed per size, just before timing, so that every timestamp is fresh for every verifier.
+    const delivery = kallimaDelivery(size.bytes, `evt_bench_${size.bytes}`);
+    const floor = floorCase(delivery);
+    const cases: Case[] = [
+      floor,
+      { ...floor, name: FLOOR_AWAITED, run: async () => floor.run(), async: true },
+      coreVerifyCase(delivery),
+      ...(await peerCases(delivery)),
+    ];
+    const rows = withRatios(await measure(cases, batchFor(size.bytes), settings));
+    results.push({ size: size.label, bytes: size.bytes, rows });
+    log(`verification ${size.label}: ${summary(rows)}`);
+  }
+  return results;
+}
+
+/** Distinct deliveries per size for handle(): ids must not repeat within the store's bound. */
+function poolSizeFor(bytes: number): number {
+  if (bytes <= 4096) return 1024;
+  if (bytes <= 65536) return 64;
+  return 8;
+}
+
+/**
+ * Part 2: handle() (verify, claim in the memory store, run an empty handler, markDone) against
+ * the floor. Deliveries cycle through a pool twice the store's `maxEntries`, so that each id
+ * was evicted before it comes back: every call takes the "claimed, handled" path, as with
+ * fresh events on a full default store.
+ */
+export async function benchHandle(
+  settings: MeasureSettings,
+  log: (line: string) => void,
+): Promise<SizeResult[]> {
+  const results: SizeResult[] = [];
+  for (const size of SIZES) {
+    const poolSize = poolSizeFor(size.bytes);
+    const pool = Array.from({ length: poolSize }, (_, i) =>
+      kallimaDelivery(size.bytes, `evt_handle_${size.bytes}_${i}`),
+    );
+    const requests = pool.map((delivery) => ({
+      id: delivery.id,
+      body: delivery.body,
+      headers: {
+        "content-type": "application/json",
+        "x-kallima-signature": delivery.signature,
+        "x-kallima-timestamp": delivery.timestamp,
+      } as Record<string, string>,
+    }));
+    let handled = 0;
+    const handler = createWebhookHandler({
+      secret: KALLIMA_SECRET,
+      idempotency: { store: memoryStore({ maxEntries: poolSize / 2 }) },
+    }).on("job.completed", () => {
+      handled += 1;
+    });
+    let floorNext = 0;
+    let coreNext = 0;
+    let expected = "";
+    const cases: Case[] = [
+      {
+        name: FLOOR,
+        run: () => {
+          const request = requests[floorNext++ % poolSize]!;
+          expected = request.id;
+          return floorVerify(
+            KALLIMA_SECRET,
+            request.headers["x-kallima-timestamp"]!,
+            request.headers["x-kallima-signature"]!,
+            request.body,
+          );
+        },
+        check: (event) => {
+          if ((event as { id?: unknown }).id !== expected) {
+            throw new Error(`The floor did not return the event ${expected}.`);
+          }
+        },
+      },
+      {
+        name: CORE_HANDLE,
+        run: () => {
+          const request = requests[coreNext++ % poolSize]!;
+          expected = request.id;
+          return handler.handle({ headers: request.headers, rawBody: request.body });
+        },
+        check: (result) => {
+          const { outcome, status, event } = result as {
+            outcome: string;
+            status: number;
+            event?: { id: string };
+          };
+          if (outcome !== "handled" || status !== 200 || event?.id !== expected) {
+            throw new Error(`handle() answered ${status} ${outcome} for ${expected}.`);
+          }
+        },
+        async: true,
+      },
+    ];
+    const before = handled;
+    const rows = withRatios(await measure(cases, batchFor(size.bytes), settings));
+    if (handled === before) throw new Error("The event handler never ran.");
+    results.push({ size: size.label, bytes: size.bytes, rows });
+    log(`handle ${size.label}: ${summary(rows)}`);
+  }
+  return results;
+}
+
+export function formatOps(opsPerSec: number): string {
+  if (opsPerSec >= 100_000) return `${Math.round(opsPerSec / 1000)}k`;
+  if (opsPerSec >= 1_000) return `${(opsPerSec / 1000).toFixed(1)}k`;
+  return opsPerSec.toFixed(opsPerSec >= 100 ? 0 : 1);
+}
+
+function summary(rows: SizeResult["rows"]): string {
+  return rows
+    .map((row) => `${row.name} ${formatOps(row.opsPerSec)}/s (${row.ratioToFloor.toFixed(2)}x)`)
+    .join(", ");
+}
