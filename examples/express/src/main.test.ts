@@ -1,94 +1,37 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   createEvent,
   jobCompletedEvent,
   jobFailedEvent,
-  signPayload,
   webhookTestEvent,
 } from "@kallima/webhooks/testing";
+import {
+  deliverSigned,
+  handledEvents,
+  type RunningExample,
+  startExample,
+} from "@kallima/webhooks-conformance/example-app";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "whsec_exampleExpressTestSecret0123456789ab";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 
-interface RunningApp {
-  url: string;
-  stderr: () => string;
-  stop: () => Promise<void>;
-}
-
 /** Starts `src/main.ts` as its own process on a free port and waits for the ready line. */
-async function start(env: Record<string, string | undefined>): Promise<RunningApp> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: exampleDir,
-    env: { ...process.env, PORT: "0", HOST: undefined, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line in time:\n${stdout}${stderr}`)),
-      20_000,
-    );
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (ready) {
-        clearTimeout(timer);
-        resolveUrl(ready[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the app exited with ${code}:\n${stdout}${stderr}`));
-    });
-  });
-  return {
-    url,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
+const start = (env: Record<string, string | undefined>) =>
+  startExample({ args: ["--import", "tsx", "src/main.ts"], cwd: exampleDir, env });
 
-async function deliver(
+const deliver = (
   url: string,
   payload: object | string,
   options: { secret?: string; timestamp?: number; tamper?: (body: string) => string } = {},
-) {
-  const signed = await signPayload({
-    secret: options.secret ?? SECRET,
-    payload,
-    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
-  });
-  const body = options.tamper ? options.tamper(String(signed.body)) : signed.body;
-  const response = await fetch(`${url}/kallima-events`, {
-    method: "POST",
-    headers: signed.headers,
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+) => deliverSigned(`${url}/kallima-events`, payload, { secret: SECRET, ...options });
 
-async function ran(url: string): Promise<Array<{ id: string; type: string }>> {
-  const response = await fetch(`${url}/kallima-events`);
-  return ((await response.json()) as { events: Array<{ id: string; type: string }> }).events;
-}
+const ran = (url: string) => handledEvents(`${url}/kallima-events`);
 
 describe("examples/express, started as a process", () => {
-  let app: RunningApp;
+  let app: RunningExample;
   beforeAll(async () => {
     app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
   }, 30_000);

@@ -1,5 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
@@ -7,9 +6,14 @@ import {
   createEvent,
   jobCompletedEvent,
   jobFailedEvent,
-  signPayload,
   webhookTestEvent,
 } from "@kallima/webhooks/testing";
+import {
+  deliverSigned,
+  handledEvents,
+  type RunningExample,
+  startExample,
+} from "@kallima/webhooks-conformance/example-app";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const exampleDir = resolve(import.meta.dirname, "..");
@@ -17,76 +21,17 @@ const require = createRequire(import.meta.url);
 const SECRET = "whsec_exampleNestTestSecret0123456789abcde";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 
-interface RunningApp {
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  stop: () => Promise<void>;
-}
-
 /** Starts the compiled CommonJS app (`node dist/main.js`) on a free port; waits for the ready line. */
-async function start(env: Record<string, string | undefined>): Promise<RunningApp> {
-  const child: ChildProcess = spawn(process.execPath, ["dist/main.js"], {
-    cwd: exampleDir,
-    env: { ...process.env, PORT: "0", HOST: undefined, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line in time:\n${stdout}${stderr}`)),
-      20_000,
-    );
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const ready = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (ready) {
-        clearTimeout(timer);
-        resolveUrl(ready[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the app exited with ${code}:\n${stdout}${stderr}`));
-    });
-  });
-  return {
-    url,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const [code] = await exited;
-      expect(code).toBe(0);
-    },
-  };
-}
+const start = (env: Record<string, string | undefined>) =>
+  startExample({ args: ["dist/main.js"], cwd: exampleDir, env });
 
-async function deliver(
+const deliver = (
   url: string,
   payload: object | string,
   options: { secret?: string; timestamp?: number; tamper?: (body: string) => string } = {},
-) {
-  const signed = await signPayload({
-    secret: options.secret ?? SECRET,
-    payload,
-    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
-  });
-  const body = options.tamper ? options.tamper(String(signed.body)) : signed.body;
-  const response = await fetch(url, { method: "POST", headers: signed.headers, body });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+) => deliverSigned(url, payload, { secret: SECRET, ...options });
 
-async function ran(url: string): Promise<Array<{ id: string; type: string }>> {
-  const response = await fetch(url);
-  return ((await response.json()) as { events: Array<{ id: string; type: string }> }).events;
-}
+const ran = handledEvents;
 
 beforeAll(() => {
   // Compile as a Nest app ships: tsc to CommonJS, with decorator metadata.
@@ -101,7 +46,7 @@ beforeAll(() => {
 }, 60_000);
 
 describe("examples/nest, compiled to CommonJS and started with node", () => {
-  let app: RunningApp;
+  let app: RunningExample;
   let hooks: string;
   let guarded: string;
   beforeAll(async () => {
@@ -109,7 +54,8 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
     hooks = `${app.url}/kallima-events`;
     guarded = `${app.url}/kallima-events/guarded`;
   }, 30_000);
-  afterAll(() => app?.stop());
+  // A clean SIGTERM shutdown exits 0.
+  afterAll(async () => expect(await app?.stop()).toBe(0));
 
   it("is CommonJS that requires the adapter's CommonJS build", () => {
     const main = readFileSync(resolve(exampleDir, "dist/jobs.service.js"), "utf8");
@@ -204,7 +150,7 @@ describe("examples/nest without KALLIMA_WEBHOOK_SECRET", () => {
       expect(response.status).toBe(200);
       await expect.poll(app.stderr).toContain("KALLIMA_WEBHOOK_SECRET is not set");
     } finally {
-      await app.stop();
+      expect(await app.stop()).toBe(0);
     }
   }, 30_000);
 });
