@@ -1,25 +1,35 @@
 import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./events.js";
 
-/** A function run for a verified event. Throwing or rejecting makes the delivery fail (500), so it is retried. */
-export type EventHandler<TEvent> = (event: TEvent) => unknown;
+/**
+ * A function run for a verified event. Throwing or rejecting makes the delivery fail (500), so it
+ * is retried. `context` is what the adapter passes along with the request (Hono passes its
+ * context, so that Workers handlers reach `c.env`); it is `undefined` where there is none.
+ */
+export type EventHandler<TEvent, TContext = unknown> = (
+  event: TEvent,
+  context: TContext,
+) => unknown;
 
 /** Handlers by event type, typed by {@link KallimaEventMap}. */
-export type EventHandlers = {
-  [TType in KallimaEventType]?: EventHandler<KallimaEvent<TType>>;
+export type EventHandlers<TContext = unknown> = {
+  [TType in KallimaEventType]?: EventHandler<KallimaEvent<TType>, TContext>;
 };
+
+/** A handler as stored: the registry serves every type and every context. */
+export type AnyEventHandler = EventHandler<VerifiedKallimaEvent, unknown>;
 
 /** Handlers registered per event type; several for one type run in registration order. */
 export class HandlerRegistry {
-  readonly #handlers = new Map<string, EventHandler<VerifiedKallimaEvent>[]>();
+  readonly #handlers = new Map<string, AnyEventHandler[]>();
 
-  add(type: string, handler: EventHandler<never>): void {
+  add(type: string, handler: EventHandler<never, never>): void {
     const list = this.#handlers.get(type);
-    const typed = handler as EventHandler<VerifiedKallimaEvent>;
+    const typed = handler as AnyEventHandler;
     if (list) list.push(typed);
     else this.#handlers.set(type, [typed]);
   }
 
-  get(type: string): readonly EventHandler<VerifiedKallimaEvent>[] | undefined {
+  get(type: string): readonly AnyEventHandler[] | undefined {
     return this.#handlers.get(type);
   }
 
@@ -28,14 +38,17 @@ export class HandlerRegistry {
    * Returns a promise only once a handler does, so synchronous handlers cost no extra tick.
    */
   static run(
-    handlers: readonly EventHandler<VerifiedKallimaEvent>[],
+    handlers: readonly AnyEventHandler[],
     event: VerifiedKallimaEvent,
+    context: unknown,
     from = 0,
   ): void | Promise<void> {
     for (let index = from; index < handlers.length; index++) {
-      const result = handlers[index]!(event);
+      const result = handlers[index]!(event, context);
       if (isPromiseLike(result)) {
-        return Promise.resolve(result).then(() => HandlerRegistry.run(handlers, event, index + 1));
+        return Promise.resolve(result).then(() =>
+          HandlerRegistry.run(handlers, event, context, index + 1),
+        );
       }
     }
   }

@@ -430,3 +430,20 @@ describe("resolveWebhookHandler", () => {
     expect(isWebhookHandler({ secret: SECRET })).toBe(false);
   });
 });
+
+describe("handler context", () => {
+  it("passes the request's context to every handler and to onUnhandled, and undefined without one", async () => {
+    const seen: unknown[] = [];
+    const handler = createWebhookHandler<{ env: string } | undefined>({
+      secret: SECRET,
+      on: { "job.completed": (_event, context) => void seen.push(context) },
+      onUnhandled: (_event, context) => void seen.push(context),
+    });
+    await handler.handle({ ...(await delivery()), context: { env: "handle" } });
+    await handler.handle(await delivery());
+    await handler.handle({ ...(await delivery(jobFailedEvent())), context: { env: "unhandled" } });
+    const request = await createSignedRequest({ secret: SECRET, payload: jobCompletedEvent() });
+    expect((await handler.fetch(request, { env: "fetch" })).status).toBe(200);
+    expect(seen).toEqual([{ env: "handle" }, undefined, { env: "unhandled" }, { env: "fetch" }]);
+  });
+});

@@ -1,6 +1,7 @@
 import { utf8ByteLength } from "#crypto";
 import { DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
 import {
+  type AnyEventHandler,
   type EventHandler,
   type EventHandlers,
   HandlerRegistry,
@@ -58,11 +59,11 @@ export interface WebhookErrorContext {
  * });
  * ```
  */
-export interface WebhookHandlerOptions extends WebhookVerifierOptions {
+export interface WebhookHandlerOptions<TContext = unknown> extends WebhookVerifierOptions {
   /** Handlers by event type. More can be added with `.on()`. */
-  on?: EventHandlers;
+  on?: EventHandlers<TContext>;
   /** Runs for verified events with no handler for their type (for example types newer than this release). */
-  onUnhandled?: EventHandler<VerifiedKallimaEvent>;
+  onUnhandled?: EventHandler<VerifiedKallimaEvent, TContext>;
   /**
    * Told about every failed delivery and every store fault, for logging. It must not throw;
    * if it does, the error is ignored so that the answer stays correct.
@@ -75,17 +76,19 @@ export interface WebhookHandlerOptions extends WebhookVerifierOptions {
 }
 
 /** What {@link WebhookHandler.handle} takes: the request headers and its raw body (or a promise of it). */
-export interface WebhookRequest {
+export interface WebhookRequest<TContext = unknown> {
   headers: HeadersInput;
   /**
    * The exact body bytes. A promise may reject with a {@link KallimaWebhookError} (such as a
    * `PayloadTooLargeError` from a body reader), which becomes the matching answer.
    */
   rawBody: RawBody | PromiseLike<RawBody> | null | undefined;
+  /** Passed to the event handlers as their second argument (for example a framework's context). */
+  context?: TContext;
 }
 
 /** A configured receiver: verify, deduplicate, dispatch. Adapters wrap one. */
-export interface WebhookHandler {
+export interface WebhookHandler<TContext = unknown> {
   /** The configured body limit, for adapters that read the body themselves. */
   readonly maxBodyBytes: number;
   /** The verifier in use. */
@@ -93,20 +96,23 @@ export interface WebhookHandler {
   /** Adds a handler for one event type; several for one type all run. Chainable. */
   on<TType extends KallimaEventType>(
     type: TType,
-    handler: EventHandler<KallimaEvent<TType>>,
-  ): WebhookHandler;
+    handler: EventHandler<KallimaEvent<TType>, TContext>,
+  ): WebhookHandler<TContext>;
   /**
    * Handles a delivery and says what to answer. Every failure this library knows becomes a
    * result; it rejects only with errors that are not its own (such as a broken body stream).
    */
-  handle(request: WebhookRequest): Promise<WebhookResult>;
-  /** Handles a Fetch `Request` (Workers, Bun, Deno, Next.js route handlers). */
-  fetch(request: Request): Promise<Response>;
+  handle(request: WebhookRequest<TContext>): Promise<WebhookResult>;
+  /**
+   * Handles a Fetch `Request` (Workers, Bun, Deno, Next.js route handlers). `context` reaches the
+   * handlers as their second argument (on Workers, for example, `{ env }`).
+   */
+  fetch(request: Request, context?: TContext): Promise<Response>;
   /**
    * Verifies only: no deduplication, no handlers. For verify-only middleware that hands the
    * event to the app's own route. On failure, `result` is the answer to send.
    */
-  verify(request: WebhookRequest): Promise<VerifyRequestOutcome>;
+  verify(request: WebhookRequest<TContext>): Promise<VerifyRequestOutcome>;
 }
 
 /** The outcome of {@link WebhookHandler.verify}. */
@@ -141,7 +147,9 @@ function asWebhookError(error: unknown): KallimaWebhookError | undefined {
  * export default { fetch: (request: Request) => webhooks.fetch(request) };
  * ```
  */
-export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+export function createWebhookHandler<TContext = unknown>(
+  options: WebhookHandlerOptions<TContext>,
+): WebhookHandler<TContext> {
   if (typeof options !== "object" || options === null) {
     throw new WebhookConfigError(
       "invalid_option",
@@ -158,6 +166,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     registry.add(type, handler);
   }
   const { onUnhandled, onError } = options;
+  const unhandled = onUnhandled ? [onUnhandled as AnyEventHandler] : undefined;
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
   const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
   const processOnStoreError = idempotency?.onStoreError === "process";
@@ -178,8 +187,11 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     return result;
   };
 
-  const dispatch = async (event: VerifiedKallimaEvent): Promise<WebhookResult> => {
-    const handlers = registry.get(event.type) ?? (onUnhandled ? [onUnhandled] : undefined);
+  const dispatch = async (
+    event: VerifiedKallimaEvent,
+    context: unknown,
+  ): Promise<WebhookResult> => {
+    const handlers = registry.get(event.type) ?? unhandled;
     if (!handlers) return acceptedResult("unhandled", event);
 
     let claimed = false;
@@ -199,7 +211,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
 
     try {
-      const running = HandlerRegistry.run(handlers, event);
+      const running = HandlerRegistry.run(handlers, event, context);
       if (running) await running;
     } catch (cause) {
       if (claimed) {
@@ -225,7 +237,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     return acceptedResult("handled", event);
   };
 
-  const verifyRequest = async (request: WebhookRequest): Promise<VerifyRequestOutcome> => {
+  const verifyRequest = async (
+    request: WebhookRequest<TContext>,
+  ): Promise<VerifyRequestOutcome> => {
     try {
       const rawBody = isPromiseLike(request.rawBody) ? await request.rawBody : request.rawBody;
       if (rawBody === null || rawBody === undefined) {
@@ -251,7 +265,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     }
   };
 
-  const handler: WebhookHandler = {
+  const handler: WebhookHandler<TContext> = {
     maxBodyBytes,
     verifier,
     on(type, fn) {
@@ -266,14 +280,15 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     },
     async handle(request) {
       const verified = await verifyRequest(request);
-      return verified.ok ? dispatch(verified.event) : verified.result;
+      return verified.ok ? dispatch(verified.event, request.context) : verified.result;
     },
     verify: (request) => verifyRequest(request),
-    async fetch(request) {
+    async fetch(request, context) {
       if (request.method !== "POST") return toResponse(methodNotAllowedResult());
       const result = await handler.handle({
         headers: request.headers,
         rawBody: readRequestBody(request, maxBodyBytes),
+        ...(context === undefined ? {} : { context }),
       });
       return toResponse(result);
     },
@@ -292,15 +307,17 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
  * }
  * ```
  */
-export function resolveWebhookHandler(
-  input: WebhookHandlerOptions | WebhookHandler,
-): WebhookHandler {
-  if (isWebhookHandler(input)) return input;
+export function resolveWebhookHandler<TContext = unknown>(
+  input: WebhookHandlerOptions<TContext> | WebhookHandler<TContext>,
+): WebhookHandler<TContext> {
+  if (isWebhookHandler<TContext>(input)) return input;
   return createWebhookHandler(input);
 }
 
 /** True for a handler made with {@link createWebhookHandler}. */
-export function isWebhookHandler(value: unknown): value is WebhookHandler {
+export function isWebhookHandler<TContext = unknown>(
+  value: unknown,
+): value is WebhookHandler<TContext> {
   return (
     typeof value === "object" &&
     value !== null &&

@@ -1,4 +1,4 @@
-import { describe, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   createWebhookHandler,
   type EventHandlers,
@@ -54,5 +54,29 @@ describe("event types", () => {
     >();
     expectTypeOf<UnknownKallimaEvent["data"]>().toBeUnknown();
     expectTypeOf<WebhookResult["event"]>().toEqualTypeOf<VerifiedKallimaEvent | undefined>();
+  });
+});
+
+describe("handler context", () => {
+  it("types the second handler argument by the handler's context", async () => {
+    interface WorkerContext {
+      env: { DB: string };
+    }
+    const seen: string[] = [];
+    const handler = createWebhookHandler<WorkerContext>({
+      secret: "whsec_contextTypeTest0000000000000000000",
+      on: {
+        "job.completed": (event, context) => {
+          expectTypeOf(context).toEqualTypeOf<WorkerContext>();
+          seen.push(`${event.id}@${context.env.DB}`);
+        },
+      },
+    });
+    handler.on("job.failed", (_event, context) => {
+      // @ts-expect-error the context has no such binding
+      void context.env.KV;
+    });
+    expectTypeOf(handler.fetch).parameter(1).toEqualTypeOf<WorkerContext | undefined>();
+    expect(seen).toEqual([]);
   });
 });

@@ -294,6 +294,27 @@ describe("secret from the context (Workers bindings)", () => {
     expect([rotated.status, codeOf(rotated.body)]).toEqual([401, "invalid_signature"]);
   });
 
+  it("gives handlers the request's context, so they reach the bindings (c.env)", async () => {
+    type WithDb = Bindings & { DB_NAME: string };
+    const seen: string[] = [];
+    const app = new Hono<{ Bindings: WithDb }>();
+    app.post(
+      "/kallima-events",
+      kallimaWebhooks<{ Bindings: WithDb }>({
+        secret: (c) => c.env.KALLIMA_WEBHOOK_SECRET ?? "",
+        on: { "webhook.test": (event, c) => void seen.push(`${event.id}→${c.env.DB_NAME}`) },
+        onUnhandled: (event, c) => void seen.push(`${event.type}→${c.env.DB_NAME}`),
+      }),
+    );
+    const env = { KALLIMA_WEBHOOK_SECRET: SECRET, DB_NAME: "d1-production" };
+    expect((await post(app, encoder.encode(eventJson("evt_ctx_1")), env)).status).toBe(200);
+    const future = JSON.stringify({ id: "evt_ctx_2", type: "humanization.completed", data: {} });
+    expect(
+      (await post(app, encoder.encode(future), { ...env, DB_NAME: "d1-staging" })).status,
+    ).toBe(200);
+    expect(seen).toEqual(["evt_ctx_1→d1-production", "humanization.completed→d1-staging"]);
+  });
+
   it("shares one handler between concurrent first deliveries", async () => {
     let runs = 0;
     const app = new Hono<{ Bindings: Bindings }>();

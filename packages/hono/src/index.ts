@@ -38,7 +38,7 @@ export type SecretOption<E extends Env = Env> =
  * ```
  */
 export interface KallimaHonoOptions<E extends Env = Env>
-  extends Omit<WebhookHandlerOptions, "secret"> {
+  extends Omit<WebhookHandlerOptions<Context<E>>, "secret"> {
   /**
    * The endpoint's signing secret (`whsec_…`), a list of them during a rotation, or a function
    * of the context returning either. With a function, one handler is made per distinct secret
@@ -46,6 +46,12 @@ export interface KallimaHonoOptions<E extends Env = Env>
    */
   secret: SecretOption<E>;
 }
+
+/**
+ * A handler made with `createWebhookHandler`: typed for Hono's context (its handlers then get
+ * `c` as their second argument), or for none.
+ */
+export type HonoWebhookHandler<E extends Env = Env> = WebhookHandler<Context<E>> | WebhookHandler;
 
 /** What {@link verifyKallimaWebhook} adds to the context: `c.var.kallimaEvent`. */
 export interface KallimaWebhookVariables {
@@ -64,24 +70,34 @@ const CONSUMED_BODY_HINT =
   "and a re-encoded body would not match the signature. Mount the webhook route before that middleware, or let it read " +
   "c.req.arrayBuffer() (Hono then keeps the exact bytes for everyone).";
 
-type HandlerSource<E extends Env> = (c: Context<E>) => Promise<WebhookHandler>;
+type HandlerSource<E extends Env> = (c: Context<E>) => Promise<WebhookHandler<Context<E>>>;
 
 function secretKey(secret: SecretValue): string {
   // Prefixed so that a string can never collide with the key of a list.
   return typeof secret === "string" ? `s:${secret}` : `l:${JSON.stringify(secret)}`;
 }
 
+function isHonoWebhookHandler<E extends Env>(
+  input: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
+): input is HonoWebhookHandler<E> {
+  return isWebhookHandler(input);
+}
+
 function handlerSource<E extends Env>(
-  input: KallimaHonoOptions<E> | WebhookHandler,
+  input: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
 ): HandlerSource<E> {
-  if (isWebhookHandler(input)) return async () => input;
+  if (isHonoWebhookHandler(input)) {
+    // A handler typed for no context ignores the one it is given, so it serves as one for Hono's.
+    const handler = input as WebhookHandler<Context<E>>;
+    return async () => handler;
+  }
   const { secret } = input;
   if (typeof secret !== "function") {
     // Built now, so that a misconfiguration fails at start-up, not on the first delivery.
     const handler = createWebhookHandler({ ...input, secret });
     return async () => handler;
   }
-  const cache = new Map<string, WebhookHandler>();
+  const cache = new Map<string, WebhookHandler<Context<E>>>();
   return async (c) => {
     const value = await secret(c);
     const key = secretKey(value);
@@ -126,8 +142,16 @@ async function readExactBody(c: Context, maxBodyBytes: number): Promise<Uint8Arr
   return bytes;
 }
 
-function webhookRequest(c: Context, handler: WebhookHandler): WebhookRequest {
-  return { headers: c.req.raw.headers, rawBody: readExactBody(c, handler.maxBodyBytes) };
+function webhookRequest<E extends Env>(
+  c: Context<E>,
+  handler: WebhookHandler<Context<E>>,
+): WebhookRequest<Context<E>> {
+  // The context reaches handlers as their second argument: on Workers, `c.env` holds the bindings.
+  return {
+    headers: c.req.raw.headers,
+    rawBody: readExactBody(c as unknown as Context, handler.maxBodyBytes),
+    context: c,
+  };
 }
 
 function respond(c: Context, result: WebhookResult): Response {
@@ -138,8 +162,8 @@ function respond(c: Context, result: WebhookResult): Response {
 async function resolveHandler<E extends Env>(
   c: Context<E>,
   source: HandlerSource<E>,
-  input: KallimaHonoOptions<E> | WebhookHandler,
-): Promise<WebhookHandler | WebhookResult> {
+  input: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
+): Promise<WebhookHandler<Context<E>> | WebhookResult> {
   try {
     return await source(c);
   } catch (error) {
@@ -172,7 +196,7 @@ async function resolveHandler<E extends Env>(
  * ```
  */
 export function kallimaWebhooks<E extends Env = Env>(
-  options: KallimaHonoOptions<E> | WebhookHandler,
+  options: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
 ): MiddlewareHandler<E> {
   const source = handlerSource(options);
   return async (c) => {
@@ -198,13 +222,15 @@ export function kallimaWebhooks<E extends Env = Env>(
  * ```
  */
 export function verifyKallimaWebhook<E extends Env = Env>(
-  options: KallimaHonoOptions<E> | WebhookHandler,
+  options: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
 ): MiddlewareHandler<KallimaWebhookEnv<E>> {
   const source = handlerSource(options);
   return async (c, next) => {
-    const handler = await resolveHandler(c as unknown as Context<E>, source, options);
+    // Hono types the context by its environment; this one only adds kallimaEvent to E's.
+    const context = c as unknown as Context<E>;
+    const handler = await resolveHandler(context, source, options);
     if (!isWebhookHandler(handler)) return respond(c, handler);
-    const verified = await handler.verify(webhookRequest(c, handler));
+    const verified = await handler.verify(webhookRequest(context, handler));
     if (!verified.ok) return respond(c, verified.result);
     c.set("kallimaEvent", verified.event);
     await next();
