@@ -1,5 +1,6 @@
 // A self-contained tour of @kallima/webhooks: sign a delivery the way Kallima does, then verify it,
-// a tampered copy and a stale one. Run it with `pnpm example:verify` from the repository root.
+// a tampered copy and a stale one. From the repository root, after `pnpm build`:
+// `node packages/core/examples/verify.mjs`.
 import { createWebhookHandler } from "@kallima/webhooks";
 import { jobCompletedEvent, signPayload } from "@kallima/webhooks/testing";
 
