@@ -1,3 +1,4 @@
+import { utf8ByteLength } from "#crypto";
 import { PayloadTooLargeError, RawBodyUnavailableError } from "./errors.js";
 
 /** Default `maxBodyBytes`: 1 MiB, far above any Kallima event. */
@@ -32,6 +33,21 @@ export async function readStreamWithLimit(
     body.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return body;
+}
+
+/**
+ * Throws {@link PayloadTooLargeError} when a body already in hand is over the limit, counting a
+ * string as its UTF-8 bytes; returns the body.
+ */
+export function checkBodySize<TBody>(body: TBody, maxBytes: number): TBody {
+  const size =
+    typeof body === "string" || body instanceof Uint8Array
+      ? utf8ByteLength(body)
+      : body instanceof ArrayBuffer
+        ? body.byteLength
+        : 0;
+  if (size > maxBytes) throw new PayloadTooLargeError(maxBytes);
   return body;
 }
 

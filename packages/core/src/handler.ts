@@ -1,5 +1,4 @@
-import { utf8ByteLength } from "#crypto";
-import { DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
+import { checkBodySize, DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
 import {
   type AnyEventHandler,
   type EventHandler,
@@ -11,7 +10,6 @@ import {
   HandlerFailedError,
   IdempotencyStoreError,
   KallimaWebhookError,
-  PayloadTooLargeError,
   RawBodyUnavailableError,
   WebhookConfigError,
 } from "./errors.js";
@@ -247,13 +245,8 @@ export function createWebhookHandler<TContext = unknown>(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
         );
       }
-      if (typeof rawBody === "string" || rawBody instanceof Uint8Array) {
-        if (utf8ByteLength(rawBody) > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
-      } else if (rawBody instanceof ArrayBuffer && rawBody.byteLength > maxBodyBytes) {
-        throw new PayloadTooLargeError(maxBodyBytes);
-      }
       const event = await verifier.verify({
-        payload: rawBody,
+        payload: checkBodySize(rawBody, maxBodyBytes),
         signature: readHeader(request.headers, SIGNATURE_HEADER),
         timestamp: readHeader(request.headers, TIMESTAMP_HEADER),
       });

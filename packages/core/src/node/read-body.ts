@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { checkContentLength, DEFAULT_MAX_BODY_BYTES } from "../body.js";
+import { checkBodySize, checkContentLength, DEFAULT_MAX_BODY_BYTES } from "../body.js";
 import { PayloadTooLargeError, RawBodyUnavailableError } from "../errors.js";
 
 /** A Node request that a framework may have decorated with the body it read. */
@@ -29,12 +29,6 @@ function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
 
-function checkSize(body: Uint8Array | string, maxBodyBytes: number): Uint8Array | string {
-  const size = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
-  if (size > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
-  return body;
-}
-
 function bodyWasConsumed(req: NodeWebhookRequest): boolean {
   const flags = req as { readableDidRead?: boolean; _body?: boolean };
   return req.readableEnded || flags.readableDidRead === true || flags._body === true;
@@ -57,8 +51,8 @@ export async function readRawBody(
 ): Promise<Uint8Array | string> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (isBytes(req.rawBody) || typeof req.rawBody === "string")
-    return checkSize(req.rawBody, maxBodyBytes);
-  if (isBytes(req.body)) return checkSize(req.body, maxBodyBytes);
+    return checkBodySize(req.rawBody, maxBodyBytes);
+  if (isBytes(req.body)) return checkBodySize(req.body, maxBodyBytes);
   if (bodyWasConsumed(req)) {
     throw new RawBodyUnavailableError(
       `The request body was read by something else before the webhook handler, and its exact bytes were not kept. ${
