@@ -1,4 +1,4 @@
-import { kallimaWebhooks } from "@kallima/webhooks-express";
+import { getFailureReason, kallimaWebhooks } from "@kallima/webhooks-express";
 import express, { type Express } from "express";
 
 /** An event whose handler ran, as `GET /kallima-events` lists it. */
@@ -28,7 +28,7 @@ export function createApp(options: { secret: string }): Express {
           record(event);
         },
         "job.failed": async (event) => {
-          console.log(`job ${event.data.id} failed: ${event.data.error.message}`);
+          console.log(`job ${event.data.id} failed: ${getFailureReason(event.data).message}`);
           record(event);
         },
         "webhook.test": async (event) => {

@@ -47,7 +47,7 @@ describe("examples/express, started as a process", () => {
   it("rejects a tampered delivery with 401 and runs nothing", async () => {
     const event = jobCompletedEvent();
     const response = await deliver(app.url, event, {
-      tamper: (body) => body.replace("job_7f3c2a", "job_0000aa"),
+      tamper: (body) => body.replace('"status":"completed"', '"status":"canceled"'),
     });
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ error: { code: "invalid_signature" } });

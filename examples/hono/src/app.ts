@@ -1,4 +1,5 @@
 import {
+  getFailureReason,
   kallimaWebhooks,
   type SecretOption,
   type VerifiedKallimaEvent,
@@ -44,7 +45,7 @@ export function createApp<E extends Env = Env>(secret: SecretOption<E>): Hono<E>
           record(event);
         },
         "job.failed": (event) => {
-          console.log(`job ${event.data.id} failed: ${event.data.error.message}`);
+          console.log(`job ${event.data.id} failed: ${getFailureReason(event.data).message}`);
           record(event);
         },
         "webhook.test": (event) => {

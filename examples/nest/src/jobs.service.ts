@@ -1,4 +1,4 @@
-import { type KallimaEvent, OnKallimaEvent } from "@kallima/webhooks-nest";
+import { getFailureReason, type KallimaEvent, OnKallimaEvent } from "@kallima/webhooks-nest";
 import { Injectable } from "@nestjs/common";
 // biome-ignore lint/style/useImportType: Nest injects EventLog by the class that decorator metadata names at run time.
 import { EventLog } from "./event-log.service";
@@ -20,7 +20,7 @@ export class JobsService {
 
   @OnKallimaEvent("job.failed")
   async onFailed(event: KallimaEvent<"job.failed">): Promise<void> {
-    console.log(`job ${event.data.id} failed: ${event.data.error.message}`);
+    console.log(`job ${event.data.id} failed: ${getFailureReason(event.data).message}`);
     this.log.record(this.log.module, event);
   }
 }

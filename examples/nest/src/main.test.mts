@@ -72,13 +72,13 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
       body: { received: true, outcome: "handled" },
     });
     expect(await ran(hooks)).toContainEqual({ id: event.id, type: "job.completed" });
-    expect(app.stdout()).toContain("job job_7f3c2a completed");
+    expect(app.stdout()).toContain(`job ${event.data.id} completed`);
   });
 
   it("rejects a tampered delivery with 401 and runs nothing", async () => {
     const event = jobCompletedEvent();
     const response = await deliver(hooks, event, {
-      tamper: (body) => body.replace("job_7f3c2a", "job_0000aa"),
+      tamper: (body) => body.replace('"status":"completed"', '"status":"canceled"'),
     });
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ error: { code: "invalid_signature" } });

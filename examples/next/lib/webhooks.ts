@@ -1,4 +1,8 @@
-import type { VerifiedKallimaEvent, WebhookHandlerOptions } from "@kallima/webhooks-next";
+import {
+  getFailureReason,
+  type VerifiedKallimaEvent,
+  type WebhookHandlerOptions,
+} from "@kallima/webhooks-next";
 
 /** The demo secret of examples/README.md: never use it for a real endpoint. */
 export const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
@@ -36,7 +40,9 @@ export function webhookOptions(route: string, handled: RecordedEvent[]): Webhook
         record(event);
       },
       "job.failed": (event) => {
-        console.log(`[${route}] job ${event.data.id} failed: ${event.data.error.message}`);
+        console.log(
+          `[${route}] job ${event.data.id} failed: ${getFailureReason(event.data).message}`,
+        );
         record(event);
       },
       "webhook.test": (event) => {

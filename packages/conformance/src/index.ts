@@ -61,10 +61,13 @@ export interface ConformanceTarget {
 export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
 const OTHER_SECRET = "whsec_someOtherEndpointSecret0123456789abcd";
 
-/** Signs like Kallima, independently of the core package. */
+/** Kallima's two header formats: the webhooks guide's pair, and the API reference's one header. */
+export type DeliveryFormat = "x-headers" | "kallima-signature";
+
+/** Signs like Kallima, independently of the core package, in either header format. */
 export function signDelivery(
   body: string | Uint8Array,
-  options: { secret?: string; timestamp?: number } = {},
+  options: { secret?: string; timestamp?: number; format?: DeliveryFormat } = {},
 ): ConformanceRequest {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
@@ -72,14 +75,11 @@ export function signDelivery(
     .update(`${timestamp}.`)
     .update(bytes)
     .digest("hex");
-  return {
-    headers: {
-      "content-type": "application/json",
-      "x-kallima-signature": signature,
-      "x-kallima-timestamp": timestamp,
-    },
-    body: bytes,
-  };
+  const headers: Record<string, string> =
+    options.format === "kallima-signature"
+      ? { "kallima-signature": `t=${timestamp},v1=${signature}` }
+      : { "x-kallima-signature": signature, "x-kallima-timestamp": timestamp };
+  return { headers: { "content-type": "application/json", ...headers }, body: bytes };
 }
 
 export function eventBody(type: string, data: unknown, id = `evt_${randomUUID()}`): string {
@@ -148,6 +148,77 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
       });
     });
 
+    it("accepts the Kallima-Signature: t=…,v1=… format, and dedupes across both formats", async () => {
+      const seen: string[] = [];
+      const app = await mount({ "job.completed": (event) => void seen.push(event.id) });
+      const body = completed(`evt_combined_${randomUUID()}`);
+      const first = await app.send(signDelivery(body, { format: "kallima-signature" }));
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toMatchObject({ received: true, outcome: "handled" });
+      const again = await app.send(signDelivery(body));
+      expect(JSON.parse(again.body)).toMatchObject({ received: true, outcome: "duplicate" });
+      expect(seen).toHaveLength(1);
+    });
+
+    it("verifies Kallima-Signature alone when present, ignoring the X- headers", async () => {
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ });
+      const body = completed();
+      const valid = signDelivery(body);
+      const wrong = signDelivery(body, { secret: OTHER_SECRET, format: "kallima-signature" });
+      const response = await app.send({
+        body: valid.body,
+        headers: { ...valid.headers, ...wrong.headers },
+      });
+      expect([response.status, errorCode(response)]).toEqual([401, "invalid_signature"]);
+      const right = signDelivery(body, { format: "kallima-signature" });
+      const forged = { "x-kallima-signature": "0".repeat(64), "x-kallima-timestamp": "1" };
+      const accepted = await app.send({
+        body: right.body,
+        headers: { ...right.headers, ...forged },
+      });
+      expect(accepted.status).toBe(200);
+      expect(runs).toBe(1);
+    });
+
+    it.each([
+      ["a tampered body", "tampered", 401, "invalid_signature"],
+      ["a stale t", "stale", 401, "timestamp_too_old"],
+      ["no t item", "no-t", 400, "missing_timestamp"],
+      ["no v1 item", "no-v1", 400, "missing_signature"],
+    ] as const)(
+      "rejects a Kallima-Signature delivery with %s",
+      async (_label, defect, status, code) => {
+        let runs = 0;
+        const app = await mount({ "job.completed": () => void runs++ });
+        const stale = Math.floor(Date.now() / 1000) - 600;
+        const delivery = signDelivery(completed(), {
+          format: "kallima-signature",
+          ...(defect === "stale" ? { timestamp: stale } : {}),
+        });
+        const header = delivery.headers["kallima-signature"]!;
+        const items = header.split(",");
+        const headerFor: Record<typeof defect, string> = {
+          tampered: header,
+          stale: header,
+          "no-t": items.filter((item) => !item.startsWith("t=")).join(","),
+          "no-v1": items.filter((item) => !item.startsWith("v1=")).join(","),
+        };
+        const body =
+          defect === "tampered"
+            ? new TextEncoder().encode(
+                new TextDecoder().decode(delivery.body).replace("job_1", "job_2"),
+              )
+            : delivery.body;
+        const response = await app.send({
+          body,
+          headers: { ...delivery.headers, "kallima-signature": headerFor[defect] },
+        });
+        expect([response.status, errorCode(response)]).toEqual([status, code]);
+        expect(runs).toBe(0);
+      },
+    );
+
     it("accepts job.failed and webhook.test with their own handlers", async () => {
       const seen: string[] = [];
       const app = await mount({
@@ -157,7 +228,7 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
       const failed = eventBody("job.failed", {
         id: "job_2",
         status: "failed",
-        error: { code: "oom", message: "x" },
+        error_message: "GPU ran out of memory",
       });
       expect((await app.send(signDelivery(failed))).status).toBe(200);
       expect(

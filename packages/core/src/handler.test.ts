@@ -32,12 +32,12 @@ describe("createWebhookHandler dispatch", () => {
     const handler = createWebhookHandler({
       secret: SECRET,
       on: { "job.completed": (event) => void seen.push(`completed:${event.data.id}`) },
-    }).on("job.failed", (event) => void seen.push(`failed:${event.data.error.code}`));
+    }).on("job.failed", (event) => void seen.push(`failed:${event.data.error_message}`));
     expect(
       (await handler.handle(await delivery(jobCompletedEvent({ data: { id: "job_a" } })))).status,
     ).toBe(200);
     expect((await handler.handle(await delivery(jobFailedEvent()))).status).toBe(200);
-    expect(seen).toEqual(["completed:job_a", "failed:out_of_memory"]);
+    expect(seen).toEqual(["completed:job_a", "failed:GPU ran out of memory"]);
   });
 
   it("runs every handler for one type, in registration order", async () => {

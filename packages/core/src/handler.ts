@@ -14,7 +14,7 @@ import {
   WebhookConfigError,
 } from "./errors.js";
 import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./events.js";
-import { type HeadersInput, readHeader, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./headers.js";
+import type { HeadersInput } from "./headers.js";
 import { type ClaimResult, type IdempotencyStore, memoryStore } from "./idempotency.js";
 import {
   acceptedResult,
@@ -141,7 +141,7 @@ function asWebhookError(error: unknown): KallimaWebhookError | undefined {
  * ```ts
  * const webhooks = createWebhookHandler({ secret: process.env.KALLIMA_WEBHOOK_SECRET! })
  *   .on("job.completed", (event) => console.log(event.data.id))
- *   .on("job.failed", (event) => console.error(event.data.error.message));
+ *   .on("job.failed", (event) => console.error(getFailureReason(event.data).message));
  * export default { fetch: (request: Request) => webhooks.fetch(request) };
  * ```
  */
@@ -247,8 +247,7 @@ export function createWebhookHandler<TContext = unknown>(
       }
       const event = await verifier.verify({
         payload: checkBodySize(rawBody, maxBodyBytes),
-        signature: readHeader(request.headers, SIGNATURE_HEADER),
-        timestamp: readHeader(request.headers, TIMESTAMP_HEADER),
+        headers: request.headers,
       });
       return { ok: true, event };
     } catch (error) {

@@ -12,6 +12,8 @@ export type HeadersInput =
 /** Header names of the protocol, lowercase as HTTP/2 and Node carry them. */
 export const SIGNATURE_HEADER = "x-kallima-signature";
 export const TIMESTAMP_HEADER = "x-kallima-timestamp";
+/** The combined header of Kallima's API reference: `Kallima-Signature: t=<unix>,v1=<hex>`. */
+export const KALLIMA_SIGNATURE_HEADER = "kallima-signature";
 
 /**
  * Reads one header case-insensitively. Two keys that differ only in case count as a repeated

@@ -19,6 +19,9 @@ export {
   WebhookSignatureError,
 } from "./errors.js";
 export {
+  type FailureReason,
+  getFailureReason,
+  type HumanizationResults,
   isEventType,
   type JobCompletedData,
   type JobFailedData,
@@ -26,6 +29,15 @@ export {
   type KallimaEventEnvelope,
   type KallimaEventMap,
   type KallimaEventType,
+  type KallimaJob,
+  type KallimaJobStatus,
+  type KallimaJobType,
+  type KallimaProblem,
+  type KallimaProductResource,
+  type ProductCompletedData,
+  type ProductEvents,
+  type ProductFailedData,
+  type StructurePredictionResults,
   type UnknownKallimaEvent,
   type VerifiedKallimaEvent,
   type WebhookTestData,
@@ -44,6 +56,7 @@ export {
 export {
   type HeadersInput,
   type HeaderValue,
+  KALLIMA_SIGNATURE_HEADER,
   readHeader,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
@@ -68,10 +81,15 @@ export {
   type WebhookResult,
 } from "./result.js";
 export {
-  DEFAULT_TOLERANCE_SECONDS,
   MAX_SIGNATURES_PER_HEADER,
+  type SignatureFormat,
+} from "./signature-headers.js";
+export {
+  DEFAULT_TOLERANCE_SECONDS,
   type RawBody,
+  type VerifyHeaderValues,
   type VerifyInput,
+  type VerifyRequestHeaders,
   WebhookVerifier,
   type WebhookVerifierOptions,
 } from "./verify.js";

@@ -3,9 +3,13 @@ import { createWebhookHandler, WebhookConfigError, WebhookVerifier } from "./ind
 import {
   createEvent,
   createSignedRequest,
+  humanizationCompletedEvent,
+  humanizationFailedEvent,
   jobCompletedEvent,
   jobFailedEvent,
   signPayload,
+  structurePredictionCompletedEvent,
+  structurePredictionFailedEvent,
   webhookTestEvent,
 } from "./testing.js";
 
@@ -32,6 +36,33 @@ describe("testing helpers", () => {
         "x-kallima-timestamp": signed.timestamp,
       });
     }
+  });
+
+  it("signPayload sends the Kallima-Signature format on request, which handlers accept", async () => {
+    const handler = createWebhookHandler({ secret: SECRET });
+    const signed = await signPayload({
+      secret: SECRET,
+      payload: jobCompletedEvent(),
+      format: "kallima-signature",
+      timestamp: Math.floor(Date.now() / 1000),
+    });
+    expect(signed.format).toBe("kallima-signature");
+    expect(signed.headers).toEqual({
+      "content-type": "application/json",
+      "kallima-signature": `t=${signed.timestamp},v1=${signed.signature}`,
+    });
+    const result = await handler.handle({ headers: signed.headers, rawBody: signed.body });
+    expect([result.status, result.outcome]).toEqual([200, "unhandled"]);
+    const request = await createSignedRequest({
+      secret: SECRET,
+      payload: jobFailedEvent(),
+      format: "kallima-signature",
+    });
+    expect(request.headers.get("x-kallima-signature")).toBeNull();
+    expect((await handler.fetch(request)).status).toBe(200);
+    await expect(
+      signPayload({ secret: SECRET, payload: "x", format: "v2" as "x-headers" }),
+    ).rejects.toMatchObject({ code: "invalid_option" });
   });
 
   it("signPayload matches an independent HMAC over timestamp.body", async () => {
@@ -74,9 +105,22 @@ describe("testing helpers", () => {
     });
     expect(first.id).toMatch(/^evt_/);
     expect(first.id).not.toBe(second.id);
-    expect(jobFailedEvent().data.error).toEqual({
-      code: "out_of_memory",
-      message: "GPU ran out of memory",
+    expect(jobFailedEvent().data).toMatchObject({
+      status: "failed",
+      error_message: "GPU ran out of memory",
+      job_type: "structure",
+    });
+    expect(humanizationCompletedEvent().data).toMatchObject({
+      object: "humanization",
+      status: "completed",
+      results: { humanness: 0.93 },
+    });
+    expect(humanizationFailedEvent().data.error).toMatchObject({ code: "pipeline_failed" });
+    expect(structurePredictionCompletedEvent().type).toBe("structure_prediction.completed");
+    expect(structurePredictionFailedEvent().data).toMatchObject({
+      object: "structure_prediction",
+      status: "failed",
+      results: null,
     });
     expect(webhookTestEvent({ id: "evt_fixed" }).id).toBe("evt_fixed");
     expect(createEvent("humanization.completed", { id: "hum_1" })).toMatchObject({

@@ -2,9 +2,12 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   createWebhookHandler,
   type EventHandlers,
+  getFailureReason,
+  type HumanizationResults,
   isEventType,
   type KallimaEvent,
   type KallimaEventType,
+  type KallimaProblem,
   type UnknownKallimaEvent,
   type VerifiedKallimaEvent,
   type WebhookResult,
@@ -22,7 +25,21 @@ describe("event types", () => {
           expectTypeOf(event.data.id).toBeString();
         },
         "job.failed": (event) => {
-          expectTypeOf(event.data.error).toEqualTypeOf<{ code: string; message: string }>();
+          expectTypeOf(event.data.error_message).toEqualTypeOf<string | null | undefined>();
+          expectTypeOf(event.data.error).toEqualTypeOf<KallimaProblem | null | undefined>();
+          expectTypeOf(getFailureReason(event.data).message).toBeString();
+          expectTypeOf(event.data.job_type).toExtend<string | undefined>();
+          // @ts-expect-error a typo in a data field fails to compile (no catch-all index signature)
+          void event.data.eror;
+        },
+        "humanization.completed": (event) => {
+          expectTypeOf(event.data.object).toEqualTypeOf<"humanization">();
+          expectTypeOf(event.data.results).toEqualTypeOf<HumanizationResults>();
+          expectTypeOf(event.data.results.humanness).toBeUnknown();
+        },
+        "structure_prediction.failed": (event) => {
+          expectTypeOf(event.data.status).toEqualTypeOf<"failed">();
+          expectTypeOf(getFailureReason(event.data).code).toEqualTypeOf<string | undefined>();
         },
         "webhook.test": (event) => {
           expectTypeOf(event.data.webhook_id).toBeString();
@@ -50,7 +67,13 @@ describe("event types", () => {
       expectTypeOf(event).toEqualTypeOf<KallimaEvent<"job.failed">>();
     }
     expectTypeOf<KallimaEventType>().toEqualTypeOf<
-      "job.completed" | "job.failed" | "webhook.test"
+      | "job.completed"
+      | "job.failed"
+      | "webhook.test"
+      | "humanization.completed"
+      | "humanization.failed"
+      | "structure_prediction.completed"
+      | "structure_prediction.failed"
     >();
     expectTypeOf<UnknownKallimaEvent["data"]>().toBeUnknown();
     expectTypeOf<WebhookResult["event"]>().toEqualTypeOf<VerifiedKallimaEvent | undefined>();

@@ -5,7 +5,14 @@ import {
   WebhookSignatureError,
   WebhookVerifier,
 } from "./index.js";
-import { bodyOf, header, vectors } from "./test-support/vectors.js";
+import {
+  allVectors,
+  bodyOf,
+  header,
+  kallimaSignatureVectors,
+  type TestVector,
+  vectors,
+} from "./test-support/vectors.js";
 
 const STATUS: Record<string, number> = {
   ok: 200,
@@ -18,15 +25,27 @@ const STATUS: Record<string, number> = {
   timestamp_in_future: 401,
 };
 
+/** The header values a call site passes by hand, for each format. */
+function headerValues(format: string, vector: TestVector) {
+  if (format === "kallima-signature") return { signature: header(vector, "kallima-signature") };
+  return {
+    signature: header(vector, "x-kallima-signature"),
+    timestamp: header(vector, "x-kallima-timestamp"),
+  };
+}
+
 describe("shared test vectors (../shared/test-vectors.json)", () => {
-  it("loads every vector and knows every expected code", () => {
+  it("loads every vector of both lists and knows every expected code", () => {
     expect(vectors.length).toBeGreaterThanOrEqual(39);
-    for (const vector of vectors) {
+    expect(kallimaSignatureVectors.length).toBeGreaterThanOrEqual(24);
+    for (const { vector } of allVectors) {
       expect(["ok", ...VERIFICATION_ERROR_CODES]).toContain(vector.expect);
     }
   });
 
-  describe.each(vectors.map((vector) => [vector.name, vector] as const))("%s", (_name, vector) => {
+  describe.each(
+    allVectors.map(({ format, vector }) => [`${format}: ${vector.name}`, format, vector] as const),
+  )("%s", (_name, format, vector) => {
     const options = {
       secret: vector.secrets,
       now: () => vector.now * 1000,
@@ -35,11 +54,7 @@ describe("shared test vectors (../shared/test-vectors.json)", () => {
 
     it(`WebhookVerifier answers ${vector.expect}`, async () => {
       const verifier = new WebhookVerifier(options);
-      const attempt = verifier.verify({
-        payload: bodyOf(vector),
-        signature: header(vector, "x-kallima-signature"),
-        timestamp: header(vector, "x-kallima-timestamp"),
-      });
+      const attempt = verifier.verify({ payload: bodyOf(vector), ...headerValues(format, vector) });
       if (vector.expect === "ok") {
         const event = await attempt;
         expect(event.type).toBe(vector.event_type);
@@ -60,16 +75,26 @@ describe("shared test vectors (../shared/test-vectors.json)", () => {
       // Only bodies that survive a UTF-8 round trip can be passed as text.
       if (!Buffer.from(text, "utf8").equals(Buffer.from(bodyOf(vector)))) return;
       const outcome = await verifier
-        .verify({
-          payload: text,
-          signature: header(vector, "x-kallima-signature"),
-          timestamp: header(vector, "x-kallima-timestamp"),
-        })
+        .verify({ payload: text, ...headerValues(format, vector) })
         .then(
           () => "ok",
           (error: WebhookSignatureError) => error.code,
         );
       expect(outcome).toBe(vector.expect);
+    });
+
+    it(`WebhookVerifier given all the headers answers ${vector.expect}`, async () => {
+      const verifier = new WebhookVerifier(options);
+      const outcomes = await Promise.all(
+        [vector.headers, new Headers(vector.headers)].map((headers) =>
+          verifier.verify({ payload: bodyOf(vector), headers }).then(
+            (event) => ["ok", event.id],
+            (error: WebhookSignatureError) => [error.code, undefined],
+          ),
+        ),
+      );
+      const expected = [vector.expect, vector.expect === "ok" ? vector.event_id : undefined];
+      expect(outcomes).toEqual([expected, expected]);
     });
 
     it(`createWebhookHandler answers ${STATUS[vector.expect]}`, async () => {

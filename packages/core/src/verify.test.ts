@@ -311,3 +311,82 @@ describe("WebhookVerifier payloads", () => {
     );
   });
 });
+
+describe("WebhookVerifier with the Kallima-Signature header", () => {
+  const combined = (timestamp: string | number, ...signatures: string[]) =>
+    [`t=${timestamp}`, ...signatures.map((signature) => `v1=${signature}`)].join(",");
+
+  it("takes the combined value as `signature` with no `timestamp`", async () => {
+    const { signature } = await signed();
+    expect(
+      await codeOf(verifier().verify({ payload: BODY, signature: combined(NOW, signature) })),
+    ).toBe("ok");
+    expect(
+      await codeOf(verifier().verify({ payload: BODY, signature: [combined(NOW, signature)] })),
+    ).toBe("ok");
+  });
+
+  it("picks the format from the headers: Kallima-Signature alone when present", async () => {
+    const { signature } = await signed();
+    const pair = { "x-kallima-signature": signature, "x-kallima-timestamp": String(NOW) };
+    expect(await codeOf(verifier().verify({ payload: BODY, headers: pair }))).toBe("ok");
+    // A broken Kallima-Signature is not rescued by a valid pair beside it.
+    const both = { ...pair, "Kallima-Signature": combined(NOW, "0".repeat(64)) };
+    expect(await codeOf(verifier().verify({ payload: BODY, headers: both }))).toBe(
+      "invalid_signature",
+    );
+    const empty = { ...pair, "kallima-signature": "" };
+    expect(await codeOf(verifier().verify({ payload: BODY, headers: empty }))).toBe(
+      "missing_signature",
+    );
+  });
+
+  it("does not trust a Kallima-Signature header that arrived twice", async () => {
+    const { signature } = await signed();
+    const value = combined(NOW, signature);
+    expect(
+      await codeOf(
+        verifier().verify({ payload: BODY, headers: { "kallima-signature": [value, value] } }),
+      ),
+    ).toBe("invalid_signature");
+    // Fetch joins repeats with ", ": the second t= makes it malformed.
+    const joined = new Headers();
+    joined.append("kallima-signature", value);
+    joined.append("kallima-signature", value);
+    expect(await codeOf(verifier().verify({ payload: BODY, headers: joined }))).toBe(
+      "invalid_timestamp",
+    );
+  });
+
+  it(`reads at most ${MAX_SIGNATURES_PER_HEADER} v1 signatures, and says so`, async () => {
+    const { signature } = await signed();
+    const decoys = Array.from({ length: MAX_SIGNATURES_PER_HEADER }, () => "0".repeat(64));
+    const last = combined(NOW, ...decoys.slice(1), signature);
+    expect(await codeOf(verifier().verify({ payload: BODY, signature: last }))).toBe("ok");
+    const tooFar = combined(NOW, ...decoys, signature);
+    const error = await verifier()
+      .verify({ payload: BODY, signature: tooFar })
+      .catch((caught: unknown) => caught);
+    expect((error as WebhookSignatureError).code).toBe("invalid_signature");
+    expect((error as Error).message).toContain(`first ${MAX_SIGNATURES_PER_HEADER} signatures`);
+    expect((error as Error).message).toContain("Kallima-Signature");
+  });
+
+  it.each([
+    ["no items at all", "foo=bar", "missing_signature"],
+    ["a v1 with an empty value", `t=${NOW},v1=`, "invalid_signature"],
+    ["an empty t", `t=,v1=${"a".repeat(64)}`, "invalid_timestamp"],
+    ["a negative t", `t=-${NOW},v1=${"a".repeat(64)}`, "invalid_timestamp"],
+    ["t with spaces inside the item", `t = ${NOW},v1=${"a".repeat(64)}`, "missing_timestamp"],
+  ])("answers %s with %s", async (_label, value, code) => {
+    expect(await codeOf(verifier().verify({ payload: BODY, signature: value }))).toBe(code);
+  });
+
+  it("keeps the X- format's answers when its timestamp header is absent", async () => {
+    const { signature } = await signed();
+    expect(await codeOf(verifier().verify({ payload: BODY, signature }))).toBe("missing_timestamp");
+    expect(
+      await codeOf(verifier().verify({ payload: BODY, signature, timestamp: undefined })),
+    ).toBe("missing_timestamp");
+  });
+});

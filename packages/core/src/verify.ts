@@ -2,16 +2,21 @@ import { createSignatureEngine, decodeUtf8, engineName } from "#crypto";
 import type { BodyBytes, SignatureEngine } from "./crypto/types.js";
 import { RawBodyUnavailableError, WebhookConfigError, WebhookSignatureError } from "./errors.js";
 import type { VerifiedKallimaEvent } from "./events.js";
-import type { HeaderValue } from "./headers.js";
+import type { HeadersInput, HeaderValue } from "./headers.js";
+import {
+  isCombinedSignature,
+  MAX_SIGNATURES_PER_HEADER,
+  parseKallimaSignature,
+  parseSignatureHeaders,
+  parseSignaturePair,
+  type SignatureClaim,
+  type SignatureFormat,
+} from "./signature-headers.js";
 
 /** The default freshness window, in seconds (PROTOCOL.md). */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
-/** At most this many signatures are read from one header; the rest are ignored. */
-export const MAX_SIGNATURES_PER_HEADER = 8;
 
 const SECRET_PREFIX = "whsec_";
-const TIMESTAMP_PATTERN = /^\d{1,15}$/;
-const SIGNATURE_PATTERN = /^[0-9a-fA-F]{64}$/;
 
 /** The raw request body, exactly as received. A Node `Buffer` is a `Uint8Array`. */
 export type RawBody = string | Uint8Array | ArrayBuffer;
@@ -29,12 +34,50 @@ export interface WebhookVerifierOptions {
   now?: () => number;
 }
 
-/** What {@link WebhookVerifier.verify} checks: the raw body and the two header values as received. */
-export interface VerifyInput {
+/**
+ * What {@link WebhookVerifier.verify} checks: the raw body and the signature header values, in
+ * either of Kallima's formats.
+ *
+ * - `X-Kallima-Signature` + `X-Kallima-Timestamp`: pass both values as `signature` and `timestamp`.
+ * - `Kallima-Signature: t=…,v1=…`: pass its value as `signature` and leave `timestamp` out.
+ */
+export interface VerifyHeaderValues {
+  /** The exact body bytes received. */
   payload: RawBody;
+  /** `X-Kallima-Signature`'s value, or `Kallima-Signature`'s (`t=…,v1=…`) with no `timestamp`. */
   signature: HeaderValue;
-  timestamp: HeaderValue;
+  /** `X-Kallima-Timestamp`'s value; leave it out for a `Kallima-Signature` value. */
+  timestamp?: HeaderValue;
 }
+
+/**
+ * The raw body and all the request headers: the verifier picks the format, `Kallima-Signature`
+ * when present (it alone is then verified), otherwise the `X-Kallima-*` pair.
+ */
+export interface VerifyRequestHeaders {
+  /** The exact body bytes received. */
+  payload: RawBody;
+  /** The request's headers: a Fetch `Headers`, Node's `req.headers`, or a plain record. */
+  headers: HeadersInput;
+}
+
+/** What {@link WebhookVerifier.verify} takes: header values, or the whole set of headers. */
+export type VerifyInput = VerifyHeaderValues | VerifyRequestHeaders;
+
+function claimOf(input: VerifyInput): SignatureClaim {
+  if ("headers" in input && input.headers !== undefined)
+    return parseSignatureHeaders(input.headers);
+  const { signature, timestamp } = input as VerifyHeaderValues;
+  if ((timestamp === undefined || timestamp === null) && isCombinedSignature(signature)) {
+    return parseKallimaSignature(signature);
+  }
+  return parseSignaturePair(signature, timestamp);
+}
+
+const HEADER_OF_FORMAT: Record<SignatureFormat, string> = {
+  "x-headers": "X-Kallima-Signature",
+  "kallima-signature": "Kallima-Signature",
+};
 
 function describeSecret(index: number | undefined): string {
   return index === undefined ? "The secret" : `secret[${index}]`;
@@ -99,26 +142,6 @@ export function normalizeTolerance(toleranceSeconds: unknown): number {
   return toleranceSeconds;
 }
 
-function singleHeader(value: HeaderValue): string | undefined | false {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === "string") return value;
-  if (value.length === 0) return undefined;
-  // A header that arrived more than once is not trusted.
-  return value.length === 1 && typeof value[0] === "string" ? value[0] : false;
-}
-
-/** The well-formed signatures of a header, at most {@link MAX_SIGNATURES_PER_HEADER} read. */
-function signatureCandidates(header: string): string[] {
-  // The common case, one signature, skips the split.
-  if (header.length === 64 && SIGNATURE_PATTERN.test(header)) return [header];
-  const candidates: string[] = [];
-  for (const part of header.split(",", MAX_SIGNATURES_PER_HEADER)) {
-    const candidate = part.trim();
-    if (SIGNATURE_PATTERN.test(candidate)) candidates.push(candidate);
-  }
-  return candidates;
-}
-
 function toBodyBytes(payload: unknown): BodyBytes {
   if (typeof payload === "string" || payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
@@ -132,10 +155,11 @@ function toBodyBytes(payload: unknown): BodyBytes {
   );
 }
 
-function rejectSignature(): never {
+function rejectSignature(format: SignatureFormat): never {
   throw new WebhookSignatureError(
     "invalid_signature",
-    "No signature in X-Kallima-Signature matches the body under the configured secret(s).",
+    `No signature in ${HEADER_OF_FORMAT[format]} matches the body under the configured secret(s) ` +
+      `(at most the first ${MAX_SIGNATURES_PER_HEADER} signatures of a header are read).`,
   );
 }
 
@@ -169,11 +193,10 @@ function parseEvent(text: string): VerifiedKallimaEvent {
  * @example
  * ```ts
  * const verifier = new WebhookVerifier({ secret: process.env.KALLIMA_WEBHOOK_SECRET! });
- * const event = await verifier.verify({
- *   payload: rawBody,
- *   signature: headers["x-kallima-signature"],
- *   timestamp: headers["x-kallima-timestamp"],
- * });
+ * // Either header format; the verifier picks the one the delivery used:
+ * const event = await verifier.verify({ payload: rawBody, headers: request.headers });
+ * // or by value: X-Kallima-Signature with X-Kallima-Timestamp, or Kallima-Signature alone
+ * await verifier.verify({ payload: rawBody, signature: req.headers["kallima-signature"] });
  * ```
  */
 export class WebhookVerifier {
@@ -203,7 +226,7 @@ export class WebhookVerifier {
   }
 
   /**
-   * Returns the verified event, or throws a {@link WebhookSignatureError} whose `code` says why not.
+   * Returns the verified event, or rejects a {@link WebhookSignatureError} whose `code` says why not.
    * Events of types this release does not know are returned too: they are authentic.
    */
   verify(input: VerifyInput): Promise<VerifiedKallimaEvent> {
@@ -216,41 +239,14 @@ export class WebhookVerifier {
 
   /** Synchronous when the engine is (node:crypto): no promise is made until the caller's. */
   #verify(input: VerifyInput): VerifiedKallimaEvent | Promise<VerifiedKallimaEvent> {
-    const signatureHeader = singleHeader(input.signature);
-    if (signatureHeader === undefined || signatureHeader === "") {
-      throw new WebhookSignatureError(
-        "missing_signature",
-        "The X-Kallima-Signature header is missing.",
-      );
-    }
-    if (signatureHeader === false) {
-      throw new WebhookSignatureError(
-        "invalid_signature",
-        "The X-Kallima-Signature header arrived more than once.",
-      );
-    }
-    const timestampHeader = singleHeader(input.timestamp);
-    if (timestampHeader === undefined || timestampHeader === "") {
-      throw new WebhookSignatureError(
-        "missing_timestamp",
-        "The X-Kallima-Timestamp header is missing.",
-      );
-    }
-    if (timestampHeader === false || !TIMESTAMP_PATTERN.test(timestampHeader)) {
-      throw new WebhookSignatureError(
-        "invalid_timestamp",
-        "The X-Kallima-Timestamp header must be decimal Unix seconds (digits only).",
-      );
-    }
-    this.#checkFreshness(Number(timestampHeader));
-
-    const candidates = signatureCandidates(signatureHeader);
+    const { format, timestamp, candidates } = claimOf(input);
+    this.#checkFreshness(Number(timestamp));
     const body = toBodyBytes(input.payload);
-    if (candidates.length === 0) return rejectSignature();
-    const matched = this.#engine.matches(timestampHeader, body, candidates);
+    if (candidates.length === 0) return rejectSignature(format);
+    const matched = this.#engine.matches(timestamp, body, candidates);
     if (typeof matched === "boolean")
-      return matched ? parseEvent(decodeUtf8(body)) : rejectSignature();
-    return matched.then((ok) => (ok ? parseEvent(decodeUtf8(body)) : rejectSignature()));
+      return matched ? parseEvent(decodeUtf8(body)) : rejectSignature(format);
+    return matched.then((ok) => (ok ? parseEvent(decodeUtf8(body)) : rejectSignature(format)));
   }
 
   #checkFreshness(timestampSeconds: number): void {

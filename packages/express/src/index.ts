@@ -38,6 +38,12 @@ declare global {
  * ```
  */
 export const verify: typeof keepRawBody = keepRawBody;
+export {
+  getFailureReason,
+  isEventType,
+  type KallimaEvent,
+  type VerifiedKallimaEvent,
+} from "@kallima/webhooks";
 export { keepRawBody };
 
 /** Options of {@link verifyKallimaWebhook}: the core options, without the ones that run handlers. */
@@ -109,7 +115,7 @@ export function kallimaWebhooks(options: WebhookHandlerOptions | WebhookHandler)
  * ```ts
  * app.post("/kallima-events", verifyKallimaWebhook({ secret }), (req, res) => {
  *   const event = req.kallimaEvent!;
- *   if (isEventType(event, "job.failed")) console.error(event.data.error.message);
+ *   if (isEventType(event, "job.failed")) console.error(getFailureReason(event.data).message);
  *   res.json({ received: true });
  * });
  * ```

@@ -1,4 +1,9 @@
-import { isEventType, type KallimaEvent, type VerifiedKallimaEvent } from "@kallima/webhooks";
+import {
+  getFailureReason,
+  isEventType,
+  type KallimaEvent,
+  type VerifiedKallimaEvent,
+} from "@kallima/webhooks";
 import express, { type RequestHandler } from "express";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { kallimaWebhooks, verify, verifyKallimaWebhook } from "./index.js";
@@ -14,7 +19,7 @@ describe("types", () => {
           expectTypeOf(event.data.id).toBeString();
         },
         "job.failed": async (event) => {
-          expectTypeOf(event.data.error.message).toBeString();
+          expectTypeOf(getFailureReason(event.data).message).toBeString();
         },
         // @ts-expect-error a typo in an event type is caught
         "job.complete": () => {},
@@ -33,7 +38,7 @@ describe("types", () => {
       // @ts-expect-error the data of an event of unknown type is not known
       void event.data.error;
       if (isEventType(event, "job.failed")) {
-        expectTypeOf(event.data.error.message).toBeString();
+        expectTypeOf(getFailureReason(event.data).message).toBeString();
       }
       res.json({ received: true });
     });

@@ -216,7 +216,7 @@ export function kallimaWebhooks<E extends Env = Env>(
  * ```ts
  * app.post("/kallima-events", verifyKallimaWebhook({ secret }), (c) => {
  *   const event = c.var.kallimaEvent;
- *   if (isEventType(event, "job.failed")) console.error(event.data.error.message);
+ *   if (isEventType(event, "job.failed")) console.error(getFailureReason(event.data).message);
  *   return c.json({ received: true });
  * });
  * ```
@@ -238,4 +238,4 @@ export function verifyKallimaWebhook<E extends Env = Env>(
 }
 
 export type { KallimaEvent, VerifiedKallimaEvent, WebhookHandler } from "@kallima/webhooks";
-export { isEventType } from "@kallima/webhooks";
+export { getFailureReason, isEventType } from "@kallima/webhooks";

@@ -1,5 +1,5 @@
 // Type tests: `tsc -p tsconfig.json` (the typecheck script) fails if any of these stop holding.
-import type { KallimaEvent, VerifiedKallimaEvent } from "@kallima/webhooks";
+import { getFailureReason, type KallimaEvent, type VerifiedKallimaEvent } from "@kallima/webhooks";
 import { Hono } from "hono";
 import { describe, expectTypeOf, it } from "vitest";
 import {
@@ -20,7 +20,7 @@ describe("types", () => {
       const event = c.var.kallimaEvent;
       if (isEventType(event, "job.failed")) {
         expectTypeOf(event).toEqualTypeOf<KallimaEvent<"job.failed">>();
-        expectTypeOf(event.data.error.message).toEqualTypeOf<string>();
+        expectTypeOf(getFailureReason(event.data).message).toEqualTypeOf<string>();
       }
       if (isEventType(event, "job.completed")) {
         expectTypeOf(event.data.status).toEqualTypeOf<"completed">();

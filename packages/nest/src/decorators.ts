@@ -97,7 +97,7 @@ export function KallimaEvent(): ParameterDecorator {
  * @example
  * ```ts
  * @OnKallimaEvent("job.failed")
- * onFailed(event: KallimaEvent<"job.failed">) { console.error(event.data.error.message); }
+ * onFailed(event: KallimaEvent<"job.failed">) { console.error(getFailureReason(event.data).message); }
  * ```
  */
 export type KallimaEvent<TType extends KallimaEventType = KallimaEventType> =

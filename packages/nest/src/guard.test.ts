@@ -113,7 +113,7 @@ describe.each(PLATFORMS)("KallimaWebhookGuard on %s", (platform) => {
     const response = await request(app.url)
       .post("/billing/kallima")
       .set(delivery.headers)
-      .send(String(delivery.body).replace("job_7f3c2a", "job_0000aa"));
+      .send(String(delivery.body).replace('"status":"completed"', '"status":"canceled"'));
     expect(response.status).toBe(401);
     expect(response.body).toEqual({
       error: {

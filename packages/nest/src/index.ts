@@ -6,7 +6,7 @@ export type {
   WebhookHandlerOptions,
   WebhookResult,
 } from "@kallima/webhooks";
-export { createWebhookHandler, isEventType } from "@kallima/webhooks";
+export { createWebhookHandler, getFailureReason, isEventType } from "@kallima/webhooks";
 export {
   DEFAULT_WEBHOOK_PATH,
   KALLIMA_WEBHOOK_HANDLER,

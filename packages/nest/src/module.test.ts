@@ -121,7 +121,7 @@ describe.each(PLATFORMS)("KallimaWebhooksModule on %s", (platform) => {
     });
     const response = await deliver(route(app), jobCompletedEvent(), {
       secret: SECRET,
-      tamper: (body) => body.replace("job_7f3c2a", "job_0000aa"),
+      tamper: (body) => body.replace('"status":"completed"', '"status":"canceled"'),
     });
     expect(response.status).toBe(401);
     expect(response.body).toEqual({

@@ -8,6 +8,7 @@ import {
 
 export {
   createWebhookHandler,
+  getFailureReason,
   HandlerFailedError,
   isEventType,
   type KallimaEvent,

@@ -18,10 +18,22 @@ const vectorsPath = fileURLToPath(
   new URL("../../../../../shared/test-vectors.json", import.meta.url),
 );
 
-/** The shared vectors, loaded from the file itself (never copied). */
-export const vectors: TestVector[] = (
-  JSON.parse(readFileSync(vectorsPath, "utf8")) as { vectors: TestVector[] }
-).vectors;
+const file = JSON.parse(readFileSync(vectorsPath, "utf8")) as {
+  vectors: TestVector[];
+  kallima_signature_vectors: TestVector[];
+};
+
+/** The shared `X-Kallima-Signature` / `X-Kallima-Timestamp` vectors, loaded from the file itself (never copied). */
+export const vectors: TestVector[] = file.vectors;
+
+/** The shared `Kallima-Signature: t=…,v1=…` vectors. */
+export const kallimaSignatureVectors: TestVector[] = file.kallima_signature_vectors;
+
+/** Both lists, each case named by its format. */
+export const allVectors: { format: "x-headers" | "kallima-signature"; vector: TestVector }[] = [
+  ...vectors.map((vector) => ({ format: "x-headers" as const, vector })),
+  ...kallimaSignatureVectors.map((vector) => ({ format: "kallima-signature" as const, vector })),
+];
 
 export const bodyOf = (vector: TestVector): Uint8Array =>
   new Uint8Array(Buffer.from(vector.body_b64, "base64"));

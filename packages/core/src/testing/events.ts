@@ -45,8 +45,21 @@ function build<TType extends keyof KallimaEventMap>(
   return createEvent(type, { ...defaults, ...data }, envelope) as unknown as KallimaEvent<TType>;
 }
 
+const JOB_ID = "5f0c6a1e-8d2b-4c3a-9e7f-1a2b3c4d5e6f";
+const VARIANT_ID = "var_01J9ZQ4K7M";
+
+function jobTimestamps() {
+  const now = Date.now();
+  return {
+    created_at: new Date(now - 120_000).toISOString(),
+    started_at: new Date(now - 90_000).toISOString(),
+    completed_at: new Date(now).toISOString(),
+    canceled_at: null,
+  };
+}
+
 /**
- * A realistic `job.completed` event.
+ * A realistic `job.completed` event: Kallima's job object, completed.
  *
  * @example
  * ```ts
@@ -59,20 +72,26 @@ export function jobCompletedEvent(
   return build(
     "job.completed",
     {
-      id: "job_7f3c2a",
+      id: JOB_ID,
+      variant_id: VARIANT_ID,
+      job_type: "humanization",
       status: "completed",
-      result_url: "https://api.kallima.example/v1/jobs/job_7f3c2a/result",
+      error_message: null,
+      ...jobTimestamps(),
+      submitted_by: "user_01J9ZQ",
+      result_url: `https://api.kallima.example/v1/jobs/${JOB_ID}/result`,
     },
     overrides,
   );
 }
 
 /**
- * A realistic `job.failed` event.
+ * A realistic `job.failed` event: the job object with its `error_message`. Pass `data.error` to
+ * send the reason as an error object instead.
  *
  * @example
  * ```ts
- * const event = jobFailedEvent({ data: { error: { code: "timeout", message: "took too long" } } });
+ * const event = jobFailedEvent({ data: { error_message: "took too long" } });
  * ```
  */
 export function jobFailedEvent(
@@ -81,16 +100,20 @@ export function jobFailedEvent(
   return build(
     "job.failed",
     {
-      id: "job_7f3c2a",
+      id: JOB_ID,
+      variant_id: VARIANT_ID,
+      job_type: "structure",
       status: "failed",
-      error: { code: "out_of_memory", message: "GPU ran out of memory" },
+      error_message: "GPU ran out of memory",
+      ...jobTimestamps(),
+      submitted_by: "user_01J9ZQ",
     },
     overrides,
   );
 }
 
 /**
- * A `webhook.test` event, as the dashboard's "send test" button fires it.
+ * A `webhook.test` event, as "fire a test event" sends it.
  *
  * @example
  * ```ts
@@ -101,4 +124,120 @@ export function webhookTestEvent(
   overrides: EventOverrides<KallimaEventMap["webhook.test"]> = {},
 ): KallimaEvent<"webhook.test"> {
   return build("webhook.test", { webhook_id: "aaaa0001-bbbb-0002-cccc-000300040005" }, overrides);
+}
+
+const PROBLEM = {
+  type: "https://docs.kallima.example/problems/pipeline-failed",
+  title: "Pipeline failed",
+  status: 500,
+  detail: "The model did not converge for this variant.",
+  code: "pipeline_failed",
+};
+
+/**
+ * A `humanization.completed` event: the humanization resource with its `results`.
+ *
+ * @example
+ * ```ts
+ * const event = humanizationCompletedEvent({ data: { results: { humanness: 0.93 } } });
+ * ```
+ */
+export function humanizationCompletedEvent(
+  overrides: EventOverrides<KallimaEventMap["humanization.completed"]> = {},
+): KallimaEvent<"humanization.completed"> {
+  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  return build(
+    "humanization.completed",
+    {
+      id: "hum_01J9ZQ5N2P",
+      object: "humanization",
+      status: "completed",
+      variant_id: VARIANT_ID,
+      ...times,
+      results: { humanness: 0.93, sequences: ["EVQLVESGGGLVQPGG"] },
+      error: null,
+    },
+    overrides,
+  );
+}
+
+/**
+ * A `humanization.failed` event: the resource with a problem+json `error`.
+ *
+ * @example
+ * ```ts
+ * const event = humanizationFailedEvent();
+ * ```
+ */
+export function humanizationFailedEvent(
+  overrides: EventOverrides<KallimaEventMap["humanization.failed"]> = {},
+): KallimaEvent<"humanization.failed"> {
+  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  return build(
+    "humanization.failed",
+    {
+      id: "hum_01J9ZQ5N2P",
+      object: "humanization",
+      status: "failed",
+      variant_id: VARIANT_ID,
+      ...times,
+      results: null,
+      error: { ...PROBLEM, instance: "/v1/humanizations/hum_01J9ZQ5N2P" },
+    },
+    overrides,
+  );
+}
+
+/**
+ * A `structure_prediction.completed` event.
+ *
+ * @example
+ * ```ts
+ * const event = structurePredictionCompletedEvent();
+ * ```
+ */
+export function structurePredictionCompletedEvent(
+  overrides: EventOverrides<KallimaEventMap["structure_prediction.completed"]> = {},
+): KallimaEvent<"structure_prediction.completed"> {
+  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  return build(
+    "structure_prediction.completed",
+    {
+      id: "stp_01J9ZQ6R8S",
+      object: "structure_prediction",
+      status: "completed",
+      variant_id: VARIANT_ID,
+      ...times,
+      results: { plddt: 87.4, pdb_url: "https://api.kallima.example/v1/files/stp_01J9ZQ6R8S.pdb" },
+      error: null,
+    },
+    overrides,
+  );
+}
+
+/**
+ * A `structure_prediction.failed` event.
+ *
+ * @example
+ * ```ts
+ * const event = structurePredictionFailedEvent();
+ * ```
+ */
+export function structurePredictionFailedEvent(
+  overrides: EventOverrides<KallimaEventMap["structure_prediction.failed"]> = {},
+): KallimaEvent<"structure_prediction.failed"> {
+  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  return build(
+    "structure_prediction.failed",
+    {
+      id: "stp_01J9ZQ6R8S",
+      object: "structure_prediction",
+      status: "failed",
+      variant_id: VARIANT_ID,
+      ...times,
+      results: null,
+      error: { ...PROBLEM, instance: "/v1/structure_predictions/stp_01J9ZQ6R8S" },
+    },
+    overrides,
+  );
 }

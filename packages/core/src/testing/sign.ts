@@ -1,4 +1,6 @@
 import { createSignatureEngine } from "#crypto";
+import { WebhookConfigError } from "../errors.js";
+import type { SignatureFormat } from "../signature-headers.js";
 import type { RawBody } from "../verify.js";
 import { normalizeSecrets } from "../verify.js";
 
@@ -10,19 +12,68 @@ export interface SignPayloadOptions {
   payload: RawBody | object;
   /** Unix seconds at signing. Default: now. */
   timestamp?: number | string;
+  /**
+   * Which of Kallima's header formats to send: `"x-headers"` (default: `X-Kallima-Signature` +
+   * `X-Kallima-Timestamp`) or `"kallima-signature"` (`Kallima-Signature: t=…,v1=…`).
+   */
+  format?: SignatureFormat;
 }
 
+/** The headers of a signed delivery, in the format asked for. */
+export type SignedHeaders<TFormat extends SignatureFormat = SignatureFormat> =
+  TFormat extends "kallima-signature"
+    ? { "content-type": "application/json"; "kallima-signature": string }
+    : {
+        "content-type": "application/json";
+        "x-kallima-signature": string;
+        "x-kallima-timestamp": string;
+      };
+
 /** A signed delivery: the exact body, and the headers that go with it. */
-export interface SignedPayload {
+export interface SignedPayload<TFormat extends SignatureFormat = "x-headers"> {
   /** The body exactly as signed: send these bytes. */
   body: string | Uint8Array;
+  /** The lowercase hex HMAC-SHA256. */
   signature: string;
   timestamp: string;
-  headers: {
-    "content-type": "application/json";
-    "x-kallima-signature": string;
-    "x-kallima-timestamp": string;
-  };
+  format: TFormat;
+  headers: SignedHeaders<TFormat>;
+}
+
+/**
+ * The signature headers of one delivery in either format, from its timestamp and signature.
+ *
+ * @example
+ * ```ts
+ * signatureHeaders("kallima-signature", "1776938400", hex); // { "kallima-signature": "t=…,v1=…" }
+ * ```
+ */
+export function signatureHeaders<TFormat extends SignatureFormat>(
+  format: TFormat,
+  timestamp: string,
+  signature: string,
+): SignedHeaders<TFormat> {
+  const headers =
+    format === "kallima-signature"
+      ? {
+          "content-type": "application/json",
+          "kallima-signature": `t=${timestamp},v1=${signature}`,
+        }
+      : {
+          "content-type": "application/json",
+          "x-kallima-signature": signature,
+          "x-kallima-timestamp": timestamp,
+        };
+  return headers as SignedHeaders<TFormat>;
+}
+
+function validateFormat(format: unknown): SignatureFormat {
+  if (format === undefined) return "x-headers";
+  if (format === "x-headers" || format === "kallima-signature") return format;
+  throw new WebhookConfigError(
+    "invalid_option",
+    `format must be "x-headers" or "kallima-signature", got ${JSON.stringify(format)}.`,
+  );
 }
 
 function toSignedBody(payload: RawBody | object): string | Uint8Array {
@@ -38,10 +89,15 @@ function toSignedBody(payload: RawBody | object): string | Uint8Array {
  * ```ts
  * const { body, headers } = await signPayload({ secret, payload: jobCompletedEvent() });
  * await fetch(url, { method: "POST", headers, body });
+ * // The API reference's single header instead: Kallima-Signature: t=…,v1=…
+ * await signPayload({ secret, payload: jobCompletedEvent(), format: "kallima-signature" });
  * ```
  */
-export async function signPayload(options: SignPayloadOptions): Promise<SignedPayload> {
+export async function signPayload<TFormat extends SignatureFormat = "x-headers">(
+  options: SignPayloadOptions & { format?: TFormat },
+): Promise<SignedPayload<TFormat>> {
   const [secret] = normalizeSecrets(options.secret);
+  const format = validateFormat(options.format) as TFormat;
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const body = toSignedBody(options.payload);
   const signature = await createSignatureEngine([secret!]).sign(timestamp, body);
@@ -49,11 +105,8 @@ export async function signPayload(options: SignPayloadOptions): Promise<SignedPa
     body,
     signature,
     timestamp,
-    headers: {
-      "content-type": "application/json",
-      "x-kallima-signature": signature,
-      "x-kallima-timestamp": timestamp,
-    },
+    format,
+    headers: signatureHeaders(format, timestamp, signature),
   };
 }
 
