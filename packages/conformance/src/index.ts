@@ -22,6 +22,8 @@ export interface ConformanceOptions {
 export interface ConformanceRequest {
   headers: Record<string, string>;
   body: Uint8Array;
+  /** `POST` when absent. Apps must send the request with this method. */
+  method?: string;
 }
 
 /** What the adapter answered. Header names in lowercase. */
@@ -56,6 +58,12 @@ export interface ConformanceTarget {
    * 400 and that no handler ran, not the error code.
    */
   frameworkRejectsMalformedJson?: boolean;
+  /**
+   * What the adapter does with a signed request of another method: `"405"` (the core's answer,
+   * `Allow: POST`), or `"passes-on"` (it leaves the request to the framework's other routes,
+   * which answer it: typically 404). Either way no handler runs. Default `"405"`.
+   */
+  otherMethods?: "405" | "passes-on";
 }
 
 export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
@@ -381,6 +389,20 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
       const response = await app.send(signDelivery(completed()));
       expect(response.status).toBe(500);
       expect(errorCode(response)).toBe("handler_failed");
+    });
+
+    it.each(["PUT", "PATCH", "DELETE"])("never runs a handler for a signed %s", async (method) => {
+      let runs = 0;
+      const app = await mount({ "job.completed": () => void runs++ });
+      const response = await app.send({ ...signDelivery(completed()), method });
+      expect(runs).toBe(0);
+      if ((target.otherMethods ?? "405") === "405") {
+        expect(response.status).toBe(405);
+        expect(response.headers.allow).toBe("POST");
+        expect(errorCode(response)).toBe("method_not_allowed");
+      } else {
+        expect(response.status).toBeGreaterThanOrEqual(400);
+      }
     });
 
     it("never echoes the secret or the body in an error answer", async () => {

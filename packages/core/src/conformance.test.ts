@@ -13,10 +13,10 @@ runConformanceSuite("core fetch()", {
   setup(options) {
     const handler = createWebhookHandler(options as WebhookHandlerOptions);
     return {
-      send: async ({ headers, body }: ConformanceRequest) =>
+      send: async ({ headers, body, method = "POST" }: ConformanceRequest) =>
         fromFetchResponse(
           await handler.fetch(
-            new Request("http://localhost/kallima-events", { method: "POST", headers, body }),
+            new Request("http://localhost/kallima-events", { method, headers, body }),
           ),
         ),
     };
@@ -26,14 +26,15 @@ runConformanceSuite("core fetch()", {
 runConformanceSuite("core node:http (handleNodeRequest)", {
   async setup(options) {
     const handler = createWebhookHandler(options as WebhookHandlerOptions);
-    const server: Server = createServer((req, res) => void handleNodeRequest(handler, req, res));
+    // The documented pattern: the promise is not awaited, since it never rejects.
+    const server: Server = createServer((req, res) => handleNodeRequest(handler, req, res));
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     const { port } = server.address() as AddressInfo;
     return {
-      send: async ({ headers, body }) =>
+      send: async ({ headers, body, method = "POST" }) =>
         fromFetchResponse(
-          await fetch(`http://127.0.0.1:${port}/kallima-events`, { method: "POST", headers, body }),
+          await fetch(`http://127.0.0.1:${port}/kallima-events`, { method, headers, body }),
         ),
       close: () => new Promise((resolve) => server.close(resolve)),
     };

@@ -23,8 +23,10 @@ export type WebhookErrorCode =
   | VerificationErrorCode
   | ConfigErrorCode
   | "payload_too_large"
+  | "request_aborted"
   | "raw_body_unavailable"
   | "handler_failed"
+  | "handler_timeout"
   | "idempotency_store_unavailable";
 
 /**
@@ -104,6 +106,39 @@ export class RawBodyUnavailableError extends KallimaWebhookError {
   constructor(message: string) {
     super("raw_body_unavailable", message);
     this.name = "RawBodyUnavailableError";
+  }
+}
+
+/**
+ * The request body could not be read to its end: the client closed or reset the connection, a
+ * server timeout cut the upload, or the body stream failed. `cause` holds the stream's error.
+ * Nobody is usually left to read the answer; it is a 400 for the record.
+ */
+export class RequestAbortedError extends KallimaWebhookError {
+  declare readonly code: "request_aborted";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("request_aborted", message, options);
+    this.name = "RequestAbortedError";
+  }
+}
+
+/**
+ * A handler was still running at `deadlineMs`. The delivery is answered 503 with `Retry-After` so
+ * that Kallima (which gives up after 30 s) retries; the handler keeps running and keeps its claim,
+ * so the retry gets 409 while it runs and 200 `duplicate` once it succeeded.
+ */
+export class HandlerTimeoutError extends KallimaWebhookError {
+  declare readonly code: "handler_timeout";
+  readonly deadlineMs: number;
+
+  constructor(eventType: string, deadlineMs: number) {
+    super(
+      "handler_timeout",
+      `The handler for "${eventType}" was still running after ${deadlineMs} ms; it goes on, and the retry is answered once it is done.`,
+    );
+    this.name = "HandlerTimeoutError";
+    this.deadlineMs = deadlineMs;
   }
 }
 

@@ -263,13 +263,17 @@ describe("createWebhookHandler idempotency", () => {
         check("claim");
         return inner.claim(key);
       },
-      markDone: (key) => {
+      markDone: (lease) => {
         check("markDone");
-        return inner.markDone(key);
+        return inner.markDone(lease);
       },
-      release: (key) => {
+      release: (lease) => {
         check("release");
-        return inner.release(key);
+        return inner.release(lease);
+      },
+      extend: (lease) => {
+        check("extend");
+        return inner.extend(lease);
       },
     };
   };
@@ -335,10 +339,10 @@ describe("createWebhookHandler idempotency", () => {
   });
 
   it("does not touch the store for events nobody handles", async () => {
-    const claim = vi.fn(() => "claimed" as const);
+    const claim = vi.fn(() => ({ status: "done" }) as const);
     const handler = createWebhookHandler({
       secret: SECRET,
-      idempotency: { store: { claim, markDone() {}, release() {} } },
+      idempotency: { store: { claim, markDone() {}, release() {}, extend: () => true } },
     });
     expect((await handler.handle(await delivery())).outcome).toBe("unhandled");
     expect(claim).not.toHaveBeenCalled();

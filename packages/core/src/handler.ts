@@ -1,4 +1,5 @@
 import { checkBodySize, DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
+import { createDispatcher, DEFAULT_DEADLINE_MS } from "./delivery.js";
 import {
   type AnyEventHandler,
   type EventHandler,
@@ -7,23 +8,15 @@ import {
   isPromiseLike,
 } from "./dispatch.js";
 import {
-  HandlerFailedError,
-  IdempotencyStoreError,
   KallimaWebhookError,
   RawBodyUnavailableError,
+  RequestAbortedError,
   WebhookConfigError,
 } from "./errors.js";
 import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./events.js";
 import type { HeadersInput } from "./headers.js";
-import { type ClaimResult, type IdempotencyStore, memoryStore } from "./idempotency.js";
-import {
-  acceptedResult,
-  errorResult,
-  inProgressResult,
-  methodNotAllowedResult,
-  toResponse,
-  type WebhookResult,
-} from "./result.js";
+import { type IdempotencyStore, memoryStore, positiveOption } from "./idempotency.js";
+import { errorResult, methodNotAllowedResult, toResponse, type WebhookResult } from "./result.js";
 import { type RawBody, WebhookVerifier, type WebhookVerifierOptions } from "./verify.js";
 
 /** Idempotency settings: where handled event ids live, and what to do when that store fails. */
@@ -63,12 +56,20 @@ export interface WebhookHandlerOptions<TContext = unknown> extends WebhookVerifi
   /** Runs for verified events with no handler for their type (for example types newer than this release). */
   onUnhandled?: EventHandler<VerifiedKallimaEvent, TContext>;
   /**
-   * Told about every failed delivery and every store fault, for logging. It must not throw;
-   * if it does, the error is ignored so that the answer stays correct.
+   * Told about every failed delivery and every store fault, for logging. It may be async. What
+   * it throws or rejects with is ignored, so that the answer stays correct and a logger whose
+   * sink is down cannot crash the process.
    */
-  onError?: (error: KallimaWebhookError, context: WebhookErrorContext) => void;
+  onError?: (error: KallimaWebhookError, context: WebhookErrorContext) => unknown;
   /** Largest body accepted, in bytes (413 beyond). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * How long a delivery waits for its handlers, in milliseconds (default 25,000, inside
+   * Kallima's 30-second timeout). At the deadline it is answered 503 with `Retry-After`
+   * (`handler_timeout`); the handler goes on and keeps its claim, renewing the lease, so a retry
+   * gets 409 while it runs and 200 `duplicate` once it succeeded, never a second run beside it.
+   */
+  deadlineMs?: number;
   /** Deduplication by event id (default: in memory). `false` turns it off. */
   idempotency?: IdempotencyOptions | false;
 }
@@ -129,6 +130,17 @@ function validateMaxBodyBytes(value: unknown): number {
   return value;
 }
 
+/** A body stream that failed for a reason of its own (a reset socket) is an aborted request. */
+function bodyReadFailure(error: unknown): never {
+  if (error instanceof KallimaWebhookError) throw error;
+  throw new RequestAbortedError("The request body could not be read to its end.", {
+    cause: error,
+  });
+}
+
+// setTimeout's largest delay; longer ones fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
+
 function asWebhookError(error: unknown): KallimaWebhookError | undefined {
   return error instanceof KallimaWebhookError ? error : undefined;
 }
@@ -167,11 +179,21 @@ export function createWebhookHandler<TContext = unknown>(
   const unhandled = onUnhandled ? [onUnhandled as AnyEventHandler] : undefined;
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
   const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
-  const processOnStoreError = idempotency?.onStoreError === "process";
+  const deadlineMs = positiveOption("deadlineMs", options.deadlineMs, DEFAULT_DEADLINE_MS, {
+    integer: true,
+  });
+  if (deadlineMs > MAX_TIMER_MS) {
+    throw new WebhookConfigError(
+      "invalid_option",
+      `deadlineMs must be at most ${MAX_TIMER_MS} ms, got ${deadlineMs}; Kallima gives up after 30 s anyway.`,
+    );
+  }
 
   const report = (error: KallimaWebhookError, context: WebhookErrorContext) => {
     try {
-      onError?.(error, context);
+      const logged = onError?.(error, context);
+      // An async logger whose sink is down must not become an unhandled rejection.
+      if (isPromiseLike(logged)) Promise.resolve(logged).catch(() => {});
     } catch {
       // A logging callback must not change what the sender is told.
     }
@@ -185,61 +207,22 @@ export function createWebhookHandler<TContext = unknown>(
     return result;
   };
 
-  const dispatch = async (
-    event: VerifiedKallimaEvent,
-    context: unknown,
-  ): Promise<WebhookResult> => {
-    const handlers = registry.get(event.type) ?? unhandled;
-    if (!handlers) return acceptedResult("unhandled", event);
-
-    let claimed = false;
-    if (store) {
-      let claim: ClaimResult | undefined;
-      try {
-        const pending = store.claim(event.id);
-        claim = isPromiseLike(pending) ? await pending : pending;
-      } catch (cause) {
-        const fault = new IdempotencyStoreError("claim", cause);
-        if (!processOnStoreError) return fail(errorResult(fault, "store_unavailable", event));
-        report(fault, { status: 200, event });
-      }
-      if (claim === "done") return acceptedResult("duplicate", event);
-      if (claim === "in_progress") return inProgressResult(event);
-      claimed = claim === "claimed";
-    }
-
-    try {
-      const running = HandlerRegistry.run(handlers, event, context);
-      if (running) await running;
-    } catch (cause) {
-      if (claimed) {
-        try {
-          await store!.release(event.id);
-        } catch (releaseCause) {
-          // The lease still lapses on its own, so the retry runs after at most one lease.
-          report(new IdempotencyStoreError("release", releaseCause), { status: 500, event });
-        }
-      }
-      return fail(errorResult(new HandlerFailedError(event.type, cause), "handler_failed", event));
-    }
-
-    if (claimed) {
-      try {
-        const marked = store!.markDone(event.id);
-        if (isPromiseLike(marked)) await marked;
-      } catch (cause) {
-        // The handler succeeded: answering non-2xx would make the sender repeat finished work.
-        report(new IdempotencyStoreError("markDone", cause), { status: 200, event });
-      }
-    }
-    return acceptedResult("handled", event);
-  };
+  const dispatch = createDispatcher({
+    registry,
+    unhandled,
+    store,
+    processOnStoreError: idempotency?.onStoreError === "process",
+    deadlineMs,
+    report,
+  });
 
   const verifyRequest = async (
     request: WebhookRequest<TContext>,
   ): Promise<VerifyRequestOutcome> => {
     try {
-      const rawBody = isPromiseLike(request.rawBody) ? await request.rawBody : request.rawBody;
+      const rawBody = isPromiseLike(request.rawBody)
+        ? await request.rawBody.then(undefined, bodyReadFailure)
+        : request.rawBody;
       if (rawBody === null || rawBody === undefined) {
         throw new RawBodyUnavailableError(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",

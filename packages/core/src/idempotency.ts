@@ -1,40 +1,75 @@
 import { WebhookConfigError } from "./errors.js";
 
 /**
+ * A claim held on an event id. Only its holder can complete, release or extend it: a lease that
+ * lapsed and was taken over by another delivery can neither mark the event done nor free the new
+ * holder's claim.
+ */
+export interface IdempotencyLease {
+  /** The event id claimed. */
+  readonly key: string;
+  /** Unique per claim; what the store checks before `markDone`, `release` and `extend`. */
+  readonly token: string;
+}
+
+/**
  * The answer to a claim on an event id:
- * - `claimed`: this caller owns the event and runs its handlers;
+ * - `claimed`: this caller owns the event until its lease lapses, and runs its handlers;
  * - `in_progress`: another caller holds an unexpired lease on it;
  * - `done`: it was handled successfully before.
  */
-export type ClaimResult = "claimed" | "in_progress" | "done";
+export type ClaimResult =
+  | { readonly status: "claimed"; readonly lease: IdempotencyLease }
+  | { readonly status: "in_progress" }
+  | { readonly status: "done" };
 
 /**
  * Where handled event ids are remembered, so that a repeated delivery runs its handler once.
- * A claim takes a lease that lapses on its own, so a crashed worker's event is retried later.
- * Implement it for any shared store; `memoryStore()` is the default and `@kallima/webhooks-redis`
- * shares state across instances. Throwing (or rejecting) from any method is a store fault.
+ * A claim takes a lease that lapses on its own, so a crashed worker's event is retried later;
+ * the handler extends it while a slow handler still runs. Implement it for any shared store;
+ * `memoryStore()` is the default and `@kallima/webhooks-redis` shares state across instances.
+ * Throwing (or rejecting) from any method is a store fault. The shared conformance suite
+ * (`runIdempotencyStoreSuite`) holds an implementation to this contract.
  *
  * @example
  * ```ts
  * const store: IdempotencyStore = {
- *   claim: (key) => db.claim(key),
- *   markDone: (key) => db.markDone(key),
- *   release: (key) => db.release(key),
+ *   claim: (key) => db.claim(key, randomUUID()), // { status: "claimed", lease } | …
+ *   markDone: (lease) => db.markDone(lease.key, lease.token),
+ *   release: (lease) => db.release(lease.key, lease.token),
+ *   extend: (lease) => db.extend(lease.key, lease.token),
  * };
  * ```
  */
 export interface IdempotencyStore {
   /** Atomically claims `key` unless it is done or leased by someone else. */
   claim(key: string): ClaimResult | Promise<ClaimResult>;
-  /** Records `key` as handled, so later claims answer `done` until it expires. */
-  markDone(key: string): void | Promise<void>;
-  /** Gives up a claim after a failed handler, so the sender's retry runs it again. */
-  release(key: string): void | Promise<void>;
+  /**
+   * Records the lease's key as handled, so later claims answer `done` until it expires. Does
+   * nothing when another caller now holds the key.
+   */
+  markDone(lease: IdempotencyLease): void | Promise<void>;
+  /**
+   * Gives up a claim after a failed handler, so the sender's retry runs it again. Frees the key
+   * only while this lease still holds it.
+   */
+  release(lease: IdempotencyLease): void | Promise<void>;
+  /**
+   * Renews a held lease for another lease period, while a slow handler still runs. Answers
+   * `false` when the lease is no longer this caller's (it lapsed and was taken over, or is gone).
+   */
+  extend(lease: IdempotencyLease): boolean | Promise<boolean>;
+  /** The lease period in seconds, so the handler renews in time; 60 when not said. */
+  readonly leaseSeconds?: number;
 }
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most ids kept at once; the oldest are evicted first. Default 10,000. */
+  /**
+   * Most ids kept at once (an integer ≥ 1). Finished ids are evicted oldest first to make room;
+   * claims still in progress never are, so when every entry is a live claim a new claim fails
+   * as a store fault (503 with `Retry-After`, nothing runs) until one finishes. Default 10,000.
+   */
   maxEntries?: number;
   /** How long a handled id is remembered, in seconds. Default 72 hours, the sender's retry horizon. */
   ttlSeconds?: number;
@@ -46,7 +81,12 @@ export interface MemoryStoreOptions {
 
 /** The memory store, which can also say how many ids it holds. */
 export interface MemoryIdempotencyStore extends IdempotencyStore {
+  claim(key: string): ClaimResult;
+  markDone(lease: IdempotencyLease): void;
+  release(lease: IdempotencyLease): void;
+  extend(lease: IdempotencyLease): boolean;
   readonly size: number;
+  readonly leaseSeconds: number;
   clear(): void;
 }
 
@@ -55,15 +95,42 @@ export const DEFAULT_DONE_TTL_SECONDS = 72 * 60 * 60;
 /** Default lease on a claim: twice the sender's 30-second answer timeout. */
 export const DEFAULT_LEASE_SECONDS = 60;
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+/**
+ * Validates a positive finite number option, for stores and handlers alike.
+ *
+ * @example
+ * ```ts
+ * const leaseSeconds = positiveOption("leaseSeconds", options.leaseSeconds, 60);
+ * ```
+ */
+export function positiveOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  { integer = false }: { integer?: boolean } = {},
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+  const valid =
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    value > 0 &&
+    (!integer || Number.isInteger(value));
+  if (!valid) {
+    const got = typeof value === "string" ? JSON.stringify(value) : String(value);
     throw new WebhookConfigError(
       "invalid_option",
-      `${name} must be a positive finite number, got ${String(value)}.`,
+      `${name} must be a positive ${integer ? "integer" : "finite number"}, got ${got}${
+        typeof value === "string" ? " (a string)" : ""
+      }.`,
     );
   }
-  return value;
+  return value as number;
+}
+
+interface MemoryEntry {
+  /** The lease's token while in progress; undefined once done. */
+  token: string | undefined;
+  expiresAt: number;
 }
 
 /**
@@ -76,35 +143,71 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotencyStore {
-  const maxEntries = Math.floor(positive("maxEntries", options.maxEntries, 10_000));
-  const ttlMs = positive("ttlSeconds", options.ttlSeconds, DEFAULT_DONE_TTL_SECONDS) * 1000;
-  const leaseMs = positive("leaseSeconds", options.leaseSeconds, DEFAULT_LEASE_SECONDS) * 1000;
+  const maxEntries = positiveOption("maxEntries", options.maxEntries, 10_000, { integer: true });
+  const ttlMs = positiveOption("ttlSeconds", options.ttlSeconds, DEFAULT_DONE_TTL_SECONDS) * 1000;
+  const leaseSeconds = positiveOption("leaseSeconds", options.leaseSeconds, DEFAULT_LEASE_SECONDS);
+  const leaseMs = leaseSeconds * 1000;
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order, and every write re-inserts: the first key is the oldest.
-  const entries = new Map<string, { done: boolean; expiresAt: number }>();
+  const entries = new Map<string, MemoryEntry>();
+  let issued = 0;
 
-  const put = (key: string, done: boolean, lifetimeMs: number) => {
+  const put = (key: string, entry: MemoryEntry) => {
     entries.delete(key);
-    entries.set(key, { done, expiresAt: now() + lifetimeMs });
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value as string;
-      entries.delete(oldest);
+    entries.set(key, entry);
+  };
+
+  /** Frees one slot: the oldest entry that is finished or lapsed. Never a live claim. */
+  const makeRoom = (at: number): boolean => {
+    for (const [key, entry] of entries) {
+      if (entry.token === undefined || entry.expiresAt <= at) {
+        entries.delete(key);
+        return true;
+      }
     }
+    return false;
+  };
+
+  const holds = (lease: IdempotencyLease, at: number): MemoryEntry | undefined => {
+    const entry = entries.get(lease.key);
+    return entry && entry.token === lease.token && entry.expiresAt > at ? entry : undefined;
   };
 
   return {
+    leaseSeconds,
     claim(key) {
+      const at = now();
       const entry = entries.get(key);
-      if (entry && entry.expiresAt > now()) return entry.done ? "done" : "in_progress";
-      put(key, false, leaseMs);
-      return "claimed";
+      if (entry && entry.expiresAt > at) {
+        return entry.token === undefined ? { status: "done" } : { status: "in_progress" };
+      }
+      if (!entry && entries.size >= maxEntries && !makeRoom(at)) {
+        throw new Error(
+          `The memory idempotency store is full: all ${maxEntries} entries are deliveries still being handled. Raise maxEntries, or use a shared store.`,
+        );
+      }
+      issued += 1;
+      const lease = { key, token: `m${issued}` };
+      put(key, { token: lease.token, expiresAt: at + leaseMs });
+      return { status: "claimed", lease };
     },
-    markDone(key) {
-      put(key, true, ttlMs);
+    markDone(lease) {
+      const at = now();
+      const entry = entries.get(lease.key);
+      // Another delivery holds it now (our lease lapsed): its outcome is its own to record.
+      if (entry && entry.token !== lease.token && entry.expiresAt > at) return;
+      if (!entry && entries.size >= maxEntries) makeRoom(at);
+      put(lease.key, { token: undefined, expiresAt: at + ttlMs });
     },
-    release(key) {
-      const entry = entries.get(key);
-      if (entry && !entry.done) entries.delete(key);
+    release(lease) {
+      if (holds(lease, now())) entries.delete(lease.key);
+    },
+    extend(lease) {
+      const at = now();
+      const entry = holds(lease, at);
+      if (!entry) return false;
+      entry.expiresAt = at + leaseMs;
+      return true;
     },
     get size() {
       return entries.size;

@@ -4,14 +4,17 @@ export {
   readRequestBody,
   readStreamWithLimit,
 } from "./body.js";
+export { DEFAULT_DEADLINE_MS } from "./delivery.js";
 export type { EventHandler, EventHandlers } from "./dispatch.js";
 export {
   type ConfigErrorCode,
   HandlerFailedError,
+  HandlerTimeoutError,
   IdempotencyStoreError,
   KallimaWebhookError,
   PayloadTooLargeError,
   RawBodyUnavailableError,
+  RequestAbortedError,
   VERIFICATION_ERROR_CODES,
   type VerificationErrorCode,
   WebhookConfigError,
@@ -65,6 +68,7 @@ export {
   type ClaimResult,
   DEFAULT_DONE_TTL_SECONDS,
   DEFAULT_LEASE_SECONDS,
+  type IdempotencyLease,
   type IdempotencyStore,
   type MemoryIdempotencyStore,
   type MemoryStoreOptions,
@@ -75,6 +79,7 @@ export {
   methodNotAllowedResult,
   RETRY_AFTER_IN_PROGRESS_SECONDS,
   RETRY_AFTER_STORE_SECONDS,
+  RETRY_AFTER_TIMEOUT_SECONDS,
   statusForCode,
   toResponse,
   type WebhookOutcome,

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { KallimaWebhookError } from "./errors.js";
 import type { WebhookHandler } from "./handler.js";
+import { nodeSignatureHeaders } from "./node/headers.js";
 import { type NodeWebhookRequest, readRawBody } from "./node/read-body.js";
 import { writeResult } from "./node/write-result.js";
-import type { WebhookResult } from "./result.js";
+import { errorResult, methodNotAllowedResult, type WebhookResult } from "./result.js";
 
+export { nodeSignatureHeaders } from "./node/headers.js";
 export {
   keepRawBody,
   type NodeWebhookRequest,
@@ -12,9 +15,19 @@ export {
 } from "./node/read-body.js";
 export { writeResult } from "./node/write-result.js";
 
+/** Options of {@link handleNodeRequest}. */
+export interface HandleNodeRequestOptions {
+  /** What to tell the user when a body parser consumed the body: adapters name their fix. */
+  consumedBodyHint?: string;
+  /** The framework's context, passed to handlers as their second argument. */
+  context?: unknown;
+}
+
 /**
- * Handles a Node request end to end: reads the raw body, verifies, dispatches and writes the
- * answer. The building block of the Node framework adapters.
+ * Handles a Node request end to end: answers non-`POST` with 405, reads the raw body, verifies,
+ * dispatches and writes the answer. Its promise never rejects, whatever the client or the socket
+ * does (a body cut off mid-upload becomes `request_aborted`), so it is safe to call without
+ * `await` or `.catch()`. The building block of the Node framework adapters.
  *
  * @example
  * ```ts
@@ -26,15 +39,33 @@ export async function handleNodeRequest(
   handler: WebhookHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  options: { consumedBodyHint?: string } = {},
+  options: HandleNodeRequestOptions = {},
 ): Promise<WebhookResult> {
-  const result = await handler.handle({
-    headers: req.headers,
-    rawBody: readRawBody(req as NodeWebhookRequest, {
-      maxBodyBytes: handler.maxBodyBytes,
-      ...(options.consumedBodyHint ? { consumedBodyHint: options.consumedBodyHint } : {}),
-    }),
-  });
+  let result: WebhookResult;
+  if (req.method !== "POST") {
+    result = methodNotAllowedResult();
+  } else {
+    try {
+      result = await handler.handle({
+        headers: nodeSignatureHeaders(req),
+        rawBody: readRawBody(req as NodeWebhookRequest, {
+          maxBodyBytes: handler.maxBodyBytes,
+          ...(options.consumedBodyHint ? { consumedBodyHint: options.consumedBodyHint } : {}),
+        }),
+        ...(options.context === undefined ? {} : { context: options.context }),
+      });
+    } catch (error) {
+      // handle() turns every failure it knows into a result; this is a last line of defence so
+      // that a bug can never become an unhandled rejection that takes the process down.
+      result = errorResult(
+        error instanceof KallimaWebhookError
+          ? error
+          : new KallimaWebhookError("handler_failed", "The webhook request failed unexpectedly.", {
+              cause: error,
+            }),
+      );
+    }
+  }
   writeResult(res, result);
   return result;
 }

@@ -16,7 +16,9 @@ export type WebhookOutcome =
   /** A handler threw: nothing was marked handled, so the sender's retry runs it again. */
   | "handler_failed"
   /** The idempotency store failed; handlers did not run. */
-  | "store_unavailable";
+  | "store_unavailable"
+  /** A handler outlived `deadlineMs`: answered 503, it goes on running and keeps its claim. */
+  | "handler_timeout";
 
 /**
  * A framework-neutral answer: adapters copy `status`, `headers` and `body` to their response.
@@ -43,6 +45,8 @@ export interface WebhookResult {
 export const RETRY_AFTER_IN_PROGRESS_SECONDS = 10;
 /** Seconds a sender should wait before retrying when the idempotency store is down. */
 export const RETRY_AFTER_STORE_SECONDS = 30;
+/** Seconds a sender should wait before retrying a delivery whose handler outlived its deadline. */
+export const RETRY_AFTER_TIMEOUT_SECONDS = 30;
 
 const STATUS_BY_CODE: Record<WebhookErrorCode, number> = {
   missing_signature: 400,
@@ -53,8 +57,10 @@ const STATUS_BY_CODE: Record<WebhookErrorCode, number> = {
   timestamp_too_old: 401,
   timestamp_in_future: 401,
   payload_too_large: 413,
+  request_aborted: 400,
   raw_body_unavailable: 500,
   handler_failed: 500,
+  handler_timeout: 503,
   invalid_secret: 500,
   invalid_tolerance: 500,
   invalid_option: 500,
@@ -103,6 +109,8 @@ export function errorResult(
   const headers: Record<string, string> = { ...JSON_HEADERS };
   if (error.code === "idempotency_store_unavailable") {
     headers["retry-after"] = String(RETRY_AFTER_STORE_SECONDS);
+  } else if (error.code === "handler_timeout") {
+    headers["retry-after"] = String(RETRY_AFTER_TIMEOUT_SECONDS);
   }
   return {
     status: statusForCode(error.code),

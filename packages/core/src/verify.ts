@@ -163,7 +163,13 @@ function rejectSignature(format: SignatureFormat): never {
   );
 }
 
-function parseEvent(text: string): VerifiedKallimaEvent {
+function parseEvent(text: string | undefined): VerifiedKallimaEvent {
+  if (text === undefined) {
+    throw new WebhookSignatureError(
+      "invalid_payload",
+      "The signed body is not valid UTF-8, so it is not a JSON event.",
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,4 +1,4 @@
-import { Buffer } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { BodyBytes, SignatureEngine } from "./types.js";
 
@@ -34,8 +34,10 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
   };
 }
 
-export function decodeUtf8(body: BodyBytes): string {
+export function decodeUtf8(body: BodyBytes): string | undefined {
   if (typeof body === "string") return body;
+  // Decoding is lossy: two different signed bodies could decode to the same event id.
+  if (!isUtf8(body)) return undefined;
   if (Buffer.isBuffer(body)) return body.toString("utf8");
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
 }

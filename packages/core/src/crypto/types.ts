@@ -23,6 +23,7 @@ export interface CryptoModule {
   /** Name of the implementation, for diagnostics and tests. */
   readonly engineName: "node:crypto" | "web-crypto";
   createSignatureEngine(secrets: readonly string[]): SignatureEngine;
-  decodeUtf8(body: BodyBytes): string;
+  /** The body as text, or `undefined` when its bytes are not valid UTF-8. */
+  decodeUtf8(body: BodyBytes): string | undefined;
   utf8ByteLength(body: BodyBytes): number;
 }

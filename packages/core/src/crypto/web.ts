@@ -5,8 +5,9 @@ import type { BodyBytes, SignatureEngine } from "./types.js";
 export const engineName = "web-crypto";
 
 const encoder = new TextEncoder();
-// ignoreBOM keeps a leading BOM, as Buffer#toString does, so both engines parse the same text.
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+// ignoreBOM keeps a leading BOM, as Buffer#toString does, so both engines parse the same text;
+// fatal refuses invalid UTF-8, which would otherwise decode lossily.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 function toBytes(body: BodyBytes): Uint8Array {
   return typeof body === "string" ? encoder.encode(body) : body;
@@ -85,8 +86,13 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
   };
 }
 
-export function decodeUtf8(body: BodyBytes): string {
-  return typeof body === "string" ? body : decoder.decode(body);
+export function decodeUtf8(body: BodyBytes): string | undefined {
+  if (typeof body === "string") return body;
+  try {
+    return decoder.decode(body);
+  } catch {
+    return undefined;
+  }
 }
 
 export function utf8ByteLength(body: BodyBytes): number {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { checkBodySize, checkContentLength, DEFAULT_MAX_BODY_BYTES } from "../body.js";
-import { PayloadTooLargeError, RawBodyUnavailableError } from "../errors.js";
+import { PayloadTooLargeError, RawBodyUnavailableError, RequestAbortedError } from "../errors.js";
 
 /** A Node request that a framework may have decorated with the body it read. */
 export type NodeWebhookRequest = IncomingMessage & {
@@ -70,13 +70,15 @@ export async function readRawBody(
       req.off("end", onEnd);
       req.off("error", onError);
       req.off("aborted", onAborted);
+      req.off("close", onClose);
     };
     const onData = (chunk: Buffer) => {
       total += chunk.byteLength;
       if (total > maxBodyBytes) {
         cleanup();
-        // Discard the rest instead of buffering it, and let the 413 go out.
-        req.resume();
+        // Stop reading instead of draining whatever the client still sends: the 413 goes out
+        // with `Connection: close` and the connection is closed after it (see writeResult).
+        req.pause();
         reject(new PayloadTooLargeError(maxBodyBytes));
         return;
       }
@@ -88,14 +90,26 @@ export async function readRawBody(
     };
     const onError = (error: Error) => {
       cleanup();
-      reject(error);
+      reject(
+        new RequestAbortedError(
+          "The request body could not be read to its end (the connection failed or timed out).",
+          { cause: error },
+        ),
+      );
     };
-    const onAborted = () =>
-      onError(new Error("The client aborted the request while sending its body."));
+    const onAborted = () => {
+      cleanup();
+      reject(new RequestAbortedError("The client aborted the request while sending its body."));
+    };
+    // Node ≥ 16 may emit only "close" (without "aborted") when the socket goes before the end.
+    const onClose = () => {
+      if (!req.complete) onAborted();
+    };
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);
     req.on("aborted", onAborted);
+    req.on("close", onClose);
   });
 }
 

@@ -1,8 +1,14 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebhookResult } from "../result.js";
 
+/** How long a client gets to read a 413 before a connection it keeps uploading on is cut. */
+const UNREAD_BODY_GRACE_MS = 1000;
+
 /**
- * Writes a core result to a Node response: status, headers and JSON body.
+ * Writes a core result to a Node response: status, headers and JSON body. When the request body
+ * was not read to its end (a 413, or an answer before the upload finished), the answer carries
+ * `Connection: close` and the connection is closed after it, rather than reading whatever the
+ * client goes on sending. Does nothing once headers are sent or the connection is gone.
  *
  * @example
  * ```ts
@@ -10,8 +16,19 @@ import type { WebhookResult } from "../result.js";
  * ```
  */
 export function writeResult(res: ServerResponse, result: WebhookResult): void {
-  if (res.headersSent) return;
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  const req = (res as ServerResponse & { req?: IncomingMessage }).req;
+  const unread = req !== undefined && !req.complete;
   res.statusCode = result.status;
   for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+  if (unread) {
+    res.setHeader("connection", "close");
+    res.shouldKeepAlive = false;
+    res.once("finish", () => {
+      const socket = req.socket;
+      socket.end();
+      setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+    });
+  }
   res.end(result.body);
 }

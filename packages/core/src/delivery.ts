@@ -1,0 +1,187 @@
+import { type AnyEventHandler, HandlerRegistry, isPromiseLike } from "./dispatch.js";
+import {
+  HandlerFailedError,
+  HandlerTimeoutError,
+  IdempotencyStoreError,
+  type KallimaWebhookError,
+} from "./errors.js";
+import type { VerifiedKallimaEvent } from "./events.js";
+import {
+  type ClaimResult,
+  DEFAULT_LEASE_SECONDS,
+  type IdempotencyLease,
+  type IdempotencyStore,
+} from "./idempotency.js";
+import { acceptedResult, errorResult, inProgressResult, type WebhookResult } from "./result.js";
+
+/** Default `deadlineMs`: an answer within Kallima's 30-second timeout, with room for the network. */
+export const DEFAULT_DEADLINE_MS = 25_000;
+
+/** Tells `onError` about a failure; `status` is what the sender was (or will be) answered. */
+export type FailureReporter = (
+  error: KallimaWebhookError,
+  context: { status: number; event?: VerifiedKallimaEvent },
+) => void;
+
+/** What {@link createDispatcher} needs from the handler's options. */
+export interface DispatcherSettings {
+  registry: HandlerRegistry;
+  unhandled: readonly AnyEventHandler[] | undefined;
+  store: IdempotencyStore | undefined;
+  processOnStoreError: boolean;
+  deadlineMs: number;
+  report: FailureReporter;
+}
+
+type Settled = { ok: true } | { ok: false; cause: unknown };
+
+/** Renews a lease while a handler runs, so that no retry starts a second run beside it. */
+function keepLeaseAlive(
+  store: IdempotencyStore,
+  lease: IdempotencyLease,
+  event: VerifiedKallimaEvent,
+  report: FailureReporter,
+): () => void {
+  const periodMs = ((store.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000) / 3;
+  const renew = async () => {
+    try {
+      if ((await store.extend(lease)) === false) {
+        report(new IdempotencyStoreError("extend", new Error("the lease was lost")), {
+          status: 200,
+          event,
+        });
+      }
+    } catch (cause) {
+      // The lease still holds until it lapses; the next renewal may succeed.
+      report(new IdempotencyStoreError("extend", cause), { status: 200, event });
+    }
+  };
+  const timer = setInterval(() => void renew(), periodMs);
+  // A renewal timer must never keep a process alive that is otherwise done.
+  (timer as { unref?: () => void }).unref?.();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Runs the handlers of a verified event under its claim: dedupe, run, mark done or release, with
+ * a deadline on the answer. Returns the result to answer; a handler still running at the deadline
+ * goes on in the background, keeping (and renewing) its claim until it settles.
+ */
+export function createDispatcher(
+  settings: DispatcherSettings,
+): (event: VerifiedKallimaEvent, context: unknown) => Promise<WebhookResult> {
+  const { registry, unhandled, store, processOnStoreError, deadlineMs, report } = settings;
+
+  const fail = (result: WebhookResult & { error: KallimaWebhookError }) => {
+    report(result.error, {
+      status: result.status,
+      ...(result.event ? { event: result.event } : {}),
+    });
+    return result;
+  };
+
+  /**
+   * Claims the event: a lease to run under, an answer that ends the delivery here (duplicate,
+   * in progress, store down), or neither (no store, or `onStoreError: "process"`).
+   */
+  const claim = async (
+    event: VerifiedKallimaEvent,
+  ): Promise<{ lease?: IdempotencyLease; answer?: WebhookResult }> => {
+    if (!store) return {};
+    let claimed: ClaimResult;
+    try {
+      const pending = store.claim(event.id);
+      claimed = isPromiseLike(pending) ? await pending : pending;
+    } catch (cause) {
+      const fault = new IdempotencyStoreError("claim", cause);
+      if (!processOnStoreError)
+        return { answer: fail(errorResult(fault, "store_unavailable", event)) };
+      report(fault, { status: 200, event });
+      return {};
+    }
+    if (claimed.status === "done") return { answer: acceptedResult("duplicate", event) };
+    if (claimed.status === "in_progress") return { answer: inProgressResult(event) };
+    return { lease: claimed.lease };
+  };
+
+  /** Records how the run ended in the store; never throws. */
+  const settle = async (
+    event: VerifiedKallimaEvent,
+    lease: IdempotencyLease | undefined,
+    settled: Settled,
+  ): Promise<void> => {
+    if (!lease || !store) return;
+    try {
+      const recorded = settled.ok ? store.markDone(lease) : store.release(lease);
+      if (isPromiseLike(recorded)) await recorded;
+    } catch (cause) {
+      // After success, answering non-2xx would make the sender repeat finished work; after a
+      // failure the lease lapses on its own, so the retry runs after at most one lease.
+      report(new IdempotencyStoreError(settled.ok ? "markDone" : "release", cause), {
+        status: settled.ok ? 200 : 500,
+        event,
+      });
+    }
+  };
+
+  const answer = (event: VerifiedKallimaEvent, settled: Settled): WebhookResult =>
+    settled.ok
+      ? acceptedResult("handled", event)
+      : fail(
+          errorResult(new HandlerFailedError(event.type, settled.cause), "handler_failed", event),
+        );
+
+  return async (event, context) => {
+    const handlers = registry.get(event.type) ?? unhandled;
+    if (!handlers) return acceptedResult("unhandled", event);
+
+    const { lease, answer: early } = await claim(event);
+    if (early) return early;
+
+    let running: void | Promise<void>;
+    try {
+      running = HandlerRegistry.run(handlers, event, context);
+    } catch (cause) {
+      const settled: Settled = { ok: false, cause };
+      await settle(event, lease, settled);
+      return answer(event, settled);
+    }
+    if (!running) {
+      // Synchronous handlers: no timers, no extra ticks.
+      await settle(event, lease, { ok: true });
+      return acceptedResult("handled", event);
+    }
+
+    const stopRenewing = lease && store ? keepLeaseAlive(store, lease, event, report) : undefined;
+    let timedOut = false;
+    const finished = running
+      .then(
+        (): Settled => ({ ok: true }),
+        (cause: unknown): Settled => ({ ok: false, cause }),
+      )
+      .then(async (settled) => {
+        stopRenewing?.();
+        await settle(event, lease, settled);
+        if (timedOut && !settled.ok) {
+          // Answered 503 already; the retry will run it again. Still tell the operator why.
+          report(new HandlerFailedError(event.type, settled.cause), { status: 503, event });
+        }
+        return settled;
+      });
+
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), deadlineMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    const first = await Promise.race([finished, deadline]);
+    if (first !== "deadline") {
+      clearTimeout(timer);
+      return answer(event, first);
+    }
+    timedOut = true;
+    return fail(
+      errorResult(new HandlerTimeoutError(event.type, deadlineMs), "handler_timeout", event),
+    );
+  };
+}
