@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closedUrl, SECRET, startEndpoint, type TestEndpoint } from "./test-support.js";
@@ -22,11 +25,16 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 let endpoint: TestEndpoint;
+let dir: string;
 beforeAll(async () => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run the build (tsup) first.`);
   endpoint = await startEndpoint();
+  dir = await mkdtemp(join(tmpdir(), "kallima-cli-bin-"));
 });
-afterAll(() => endpoint.close());
+afterAll(async () => {
+  await endpoint.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe("the kallima-webhooks executable", () => {
   it("sends a valid delivery with the secret from the environment and exits 0", async () => {
@@ -38,6 +46,54 @@ describe("the kallima-webhooks executable", () => {
     // Output is not a terminal: no colour codes.
     expect(result.stdout).not.toContain("\u001b[");
     expect(endpoint.ran.at(-1)?.type).toBe("job.failed");
+  });
+
+  it.each([
+    [
+      "x-headers",
+      { "x-kallima-signature": expect.any(String), "x-kallima-timestamp": expect.any(String) },
+    ],
+    [
+      "kallima-signature",
+      { "kallima-signature": expect.stringMatching(/^t=\d+,v1=[0-9a-f]{64}$/) },
+    ],
+  ])("send --format %s delivers in that format and exits 0", async (format, headers) => {
+    const result = await run(["send", endpoint.url, "--format", format, "--json"], {
+      KALLIMA_WEBHOOK_SECRET: SECRET,
+    });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, format });
+    expect(endpoint.requests.at(-1)).toEqual(headers);
+  });
+
+  it("sign --format kallima-signature, then verify the printed value alone: valid", async () => {
+    const file = join(dir, "event.json");
+    await writeFile(file, '{"id":"evt_bin_1","type":"humanization.completed","data":{}}');
+    const env = { KALLIMA_WEBHOOK_SECRET: SECRET };
+    const signed = await run(["sign", file, "--format", "kallima-signature"], env);
+    expect(signed.code).toBe(0);
+    const value = /^kallima-signature: (\S+)$/m.exec(signed.stdout)![1]!;
+    const verified = await run(["verify", file, "--signature", value], env);
+    expect(verified).toMatchObject({
+      code: 0,
+      stdout: "✓ valid: humanization.completed evt_bin_1\n",
+    });
+    const both = await run(
+      ["verify", file, "--signature", value, "--timestamp", "1", "--format", "kallima-signature"],
+      env,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("exits 2 with one line for an unknown --format", async () => {
+    const result = await run(["send", endpoint.url, "--format", "kallima"], {
+      KALLIMA_WEBHOOK_SECRET: SECRET,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error: --format must be x-headers .* or kallima-signature .*, got "kallima"\.\n$/,
+    );
   });
 
   it("colours only when asked to (FORCE_COLOR) or on a terminal", async () => {

@@ -6,12 +6,19 @@ import {
   type Delivery,
   type DeliveryDefect,
   type DeliveryResponse,
+  FIXTURE_EVENT_TYPES,
   parseUrl,
   type SendReport,
   sendEvent,
 } from "./deliveries.js";
 import { CliError } from "./errors.js";
-import { curlCommand, signBody, verifyBody } from "./signing.js";
+import {
+  describeFormat,
+  parseSignatureFormat,
+  SIGNATURE_FORMATS,
+  type SignatureFormat,
+} from "./formats.js";
+import { curlCommand, inferSignatureFormat, signBody, verifyBody } from "./signing.js";
 
 /** Where the CLI reads and writes; the real process streams by default. */
 export interface CliIO {
@@ -153,6 +160,7 @@ function oneLine(text: string, max = 200): string {
 
 interface SendFlags {
   secret?: string;
+  format: SignatureFormat;
   event: string;
   data?: string;
   id?: string;
@@ -186,7 +194,7 @@ async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number
   const expectText = defect ? "expect 4xx" : "expect 2xx";
   if (!flags.json) {
     io.stdout.write(
-      `${paint.bold(`POST ${url}`)}\n${paint.dim(`${event.type} ${event.id} · ${describeDefect(defect)}, ${expectText}`)}\n`,
+      `${paint.bold(`POST ${url}`)}\n${paint.dim(`${event.type} ${event.id} · ${describeDefect(defect)} (${describeFormat(flags.format)}), ${expectText}`)}\n`,
     );
   }
   const many = flags.repeat > 1;
@@ -212,6 +220,7 @@ async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number
     url,
     secret,
     event,
+    format: flags.format,
     repeat: flags.repeat,
     concurrency: flags.concurrency,
     timeoutMs: flags.timeout,
@@ -232,17 +241,22 @@ async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number
   return report.ok ? EXIT.ok : EXIT.unexpected;
 }
 
-async function runSign(
-  file: string | undefined,
-  flags: { secret?: string; timestamp?: string; url: string; json?: boolean },
-  io: CliIO,
-): Promise<number> {
+interface SignFlags {
+  secret?: string;
+  format: SignatureFormat;
+  timestamp?: string;
+  url: string;
+  json?: boolean;
+}
+
+async function runSign(file: string | undefined, flags: SignFlags, io: CliIO): Promise<number> {
   const secret = resolveSecret(flags.secret, io.env);
   const timestamp = flags.timestamp === undefined ? undefined : parseUnixSeconds(flags.timestamp);
   const body = await readInput(file, io);
   const signed = await signBody({
     secret,
     body,
+    format: flags.format,
     ...(timestamp === undefined ? {} : { timestamp }),
   });
   const fromFile = file !== undefined && file !== "-";
@@ -253,29 +267,37 @@ async function runSign(
   });
   if (flags.json) {
     io.stdout.write(
-      `${JSON.stringify({ signature: signed.signature, timestamp: signed.timestamp, headers: signed.headers, curl })}\n`,
+      `${JSON.stringify({ format: signed.format, signature: signed.signature, timestamp: signed.timestamp, headers: signed.headers, curl })}\n`,
     );
     return EXIT.ok;
   }
   const paint = painter(colorsFor(io.stdout, io.env));
+  const lines = Object.entries(signed.headers)
+    .filter(([name]) => name !== "content-type")
+    .map(([name, value]) => `${name}: ${value}\n`)
+    .join("");
   io.stdout.write(
-    `x-kallima-timestamp: ${signed.timestamp}\nx-kallima-signature: ${signed.signature}\n\n` +
-      `${paint.dim("# send it (within 5 minutes of the timestamp):")}\n${curl}\n`,
+    `${lines}\n${paint.dim("# send it (within 5 minutes of the timestamp):")}\n${curl}\n`,
   );
   return EXIT.ok;
 }
 
+interface VerifyFlags {
+  secret?: string;
+  format: SignatureFormat;
+  signature: string;
+  timestamp?: string;
+  tolerance?: string;
+  json?: boolean;
+}
+
 async function runVerify(
   file: string | undefined,
-  flags: {
-    secret?: string;
-    signature: string;
-    timestamp: string;
-    tolerance?: string;
-    json?: boolean;
-  },
+  flags: VerifyFlags,
+  formatGiven: boolean,
   io: CliIO,
 ): Promise<number> {
+  const format = verifyFormat(flags, formatGiven);
   const secret = resolveSecret(flags.secret, io.env);
   let toleranceSeconds: number | undefined;
   if (flags.tolerance !== undefined) {
@@ -292,14 +314,19 @@ async function runVerify(
     secret,
     body,
     signature: flags.signature,
-    timestamp: flags.timestamp,
+    format,
+    ...(flags.timestamp === undefined ? {} : { timestamp: flags.timestamp }),
     ...(toleranceSeconds === undefined ? {} : { toleranceSeconds }),
   });
   if (flags.json) {
     io.stdout.write(
       `${JSON.stringify(
         verdict.valid
-          ? { valid: true, event: { id: verdict.event.id, type: verdict.event.type } }
+          ? {
+              valid: true,
+              format: verdict.format,
+              event: { id: verdict.event.id, type: verdict.event.type },
+            }
           : verdict,
       )}\n`,
     );
@@ -312,6 +339,43 @@ async function runVerify(
     );
   }
   return verdict.valid ? EXIT.ok : EXIT.unexpected;
+}
+
+/**
+ * The format `verify` reads `--signature` in. Without `--format`, a value with no `--timestamp`
+ * that holds `=` is a `Kallima-Signature` value (hex never holds `=`).
+ */
+function verifyFormat(
+  flags: Pick<VerifyFlags, "format" | "signature" | "timestamp">,
+  formatGiven: boolean,
+): SignatureFormat {
+  const format = formatGiven
+    ? flags.format
+    : inferSignatureFormat(flags.signature, flags.timestamp);
+  if (format === "kallima-signature" && flags.timestamp !== undefined) {
+    throw new CliError(
+      "invalid_option",
+      "--timestamp does not go with --format kallima-signature: the Kallima-Signature value carries its own t=… (pass it whole as --signature).",
+    );
+  }
+  if (format === "x-headers" && flags.timestamp === undefined) {
+    throw new CliError(
+      "invalid_option",
+      formatGiven
+        ? "--format x-headers needs --timestamp (the X-Kallima-Timestamp value)."
+        : '--timestamp is missing: give the X-Kallima-Timestamp value, or pass the whole Kallima-Signature value ("t=…,v1=…") as --signature.',
+    );
+  }
+  return format;
+}
+
+function formatOption(): Option {
+  return new Option(
+    "--format <format>",
+    `header format: ${SIGNATURE_FORMATS.map((format) => `${format} (${describeFormat(format)})`).join(" or ")}`,
+  )
+    .default(SIGNATURE_FORMATS[0])
+    .argParser((value: string) => parseSignatureFormat(value));
 }
 
 function secretOption(): Option {
@@ -337,9 +401,10 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
     )
     .argument("<url>", "the webhook endpoint, e.g. http://localhost:3000/kallima-events")
     .addOption(secretOption())
+    .addOption(formatOption())
     .option(
       "-e, --event <type>",
-      "event type: job.completed, job.failed, webhook.test or any other",
+      `event type: ${FIXTURE_EVENT_TYPES.join(", ")} (realistic fixtures) or any other`,
       "job.completed",
     )
     .option("-d, --data <json>", "event data as JSON, or @file.json (merged over the fixture's)")
@@ -375,26 +440,42 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
 
   program
     .command("sign")
-    .description("Print the two headers that authenticate a body, and the curl line that sends it.")
+    .description(
+      "Print the header(s) that authenticate a body in the chosen format, and the curl line that sends it.",
+    )
     .argument("[file]", "the body; - or nothing reads stdin")
     .addOption(secretOption())
+    .addOption(formatOption())
     .option("-t, --timestamp <unix>", "sign at this Unix time instead of now")
     .option("--url <url>", "endpoint for the printed curl line", DEFAULT_CURL_URL)
     .option("--json", "print one JSON object instead of text")
-    .action(async (file: string | undefined, flags) => setExit(await runSign(file, flags, io)));
+    .action(async (file: string | undefined, flags: SignFlags) =>
+      setExit(await runSign(file, flags, io)),
+    );
 
   program
     .command("verify")
     .description(
-      "Check a body against its signature and timestamp headers: valid, or the protocol's error code and why (exit 1).",
+      "Check a body against its signature header(s): valid, or the protocol's error code and why (exit 1). Give X-Kallima-Signature's value with --timestamp, or Kallima-Signature's whole value (t=…,v1=…) alone.",
     )
     .argument("[file]", "the body, exactly as received; - or nothing reads stdin")
     .addOption(secretOption())
-    .requiredOption("--signature <sig>", "the X-Kallima-Signature header value")
-    .requiredOption("--timestamp <ts>", "the X-Kallima-Timestamp header value")
+    .addOption(formatOption())
+    .requiredOption(
+      "--signature <sig>",
+      'the X-Kallima-Signature value, or the Kallima-Signature value ("t=…,v1=…")',
+    )
+    .option(
+      "--timestamp <ts>",
+      "the X-Kallima-Timestamp value (x-headers only; without it, a --signature holding = is read as Kallima-Signature)",
+    )
     .option("--tolerance <seconds>", "freshness window in seconds", undefined)
     .option("--json", "print one JSON object instead of text")
-    .action(async (file: string | undefined, flags) => setExit(await runVerify(file, flags, io)));
+    .action(async (file: string | undefined, flags: VerifyFlags, command: Command) =>
+      setExit(
+        await runVerify(file, flags, command.getOptionValueSource("format") !== "default", io),
+      ),
+    );
 
   return program;
 }

@@ -1,13 +1,19 @@
 import { randomBytes } from "node:crypto";
-import type { KallimaEventEnvelope } from "@kallima/webhooks";
+import type { KallimaEventEnvelope, SignatureFormat } from "@kallima/webhooks";
 import {
   createEvent,
+  humanizationCompletedEvent,
+  humanizationFailedEvent,
   jobCompletedEvent,
   jobFailedEvent,
+  type SignedPayload,
   signPayload,
+  structurePredictionCompletedEvent,
+  structurePredictionFailedEvent,
   webhookTestEvent,
 } from "@kallima/webhooks/testing";
 import { CliError } from "./errors.js";
+import { parseSignatureFormat } from "./formats.js";
 
 /** An event envelope as the CLI sends it: any type, any JSON data. */
 export type OutgoingEvent = KallimaEventEnvelope<string, unknown>;
@@ -25,19 +31,31 @@ export const STALE_AGE_SECONDS = 3600;
 
 /** Options of {@link buildEvent}. */
 export interface BuildEventOptions {
-  /** Merged over the fixture's data for the three known types; the whole `data` otherwise. */
+  /** Merged over the fixture's data for the types in {@link FIXTURE_EVENT_TYPES}; the whole `data` otherwise. */
   data?: Record<string, unknown>;
   /** The event id; default a fresh `evt_…`. */
   id?: string;
 }
 
+/** The event types {@link buildEvent} has a realistic fixture for. */
+export const FIXTURE_EVENT_TYPES = [
+  "job.completed",
+  "job.failed",
+  "webhook.test",
+  "humanization.completed",
+  "humanization.failed",
+  "structure_prediction.completed",
+  "structure_prediction.failed",
+] as const;
+
 /**
- * Builds a realistic event: the fixtures of `@kallima/webhooks/testing` for `job.completed`,
- * `job.failed` and `webhook.test`, a plain envelope for any other type.
+ * Builds a realistic event: the fixtures of `@kallima/webhooks/testing` for the types of
+ * {@link FIXTURE_EVENT_TYPES} (the job object for `job.*`, the product resource for
+ * `humanization.*` and `structure_prediction.*`), a plain envelope for any other type.
  *
  * @example
  * ```ts
- * const event = buildEvent("job.failed", { data: { id: "job_42" } });
+ * const event = buildEvent("job.failed", { data: { error_message: "took too long" } });
  * ```
  */
 export function buildEvent(type: string, options: BuildEventOptions = {}): OutgoingEvent {
@@ -50,6 +68,14 @@ export function buildEvent(type: string, options: BuildEventOptions = {}): Outgo
       return jobFailedEvent({ ...envelope, data });
     case "webhook.test":
       return webhookTestEvent({ ...envelope, data });
+    case "humanization.completed":
+      return humanizationCompletedEvent({ ...envelope, data });
+    case "humanization.failed":
+      return humanizationFailedEvent({ ...envelope, data });
+    case "structure_prediction.completed":
+      return structurePredictionCompletedEvent({ ...envelope, data });
+    case "structure_prediction.failed":
+      return structurePredictionFailedEvent({ ...envelope, data });
     default:
       return createEvent(type, data, envelope);
   }
@@ -65,6 +91,11 @@ export interface CreateDeliveryOptions {
   timestamp?: number;
   /** Make the delivery deliberately bad (see {@link DeliveryDefect}). */
   defect?: DeliveryDefect;
+  /**
+   * Which of Kallima's header formats to sign in: `"x-headers"` (default: `X-Kallima-Signature` +
+   * `X-Kallima-Timestamp`) or `"kallima-signature"` (`Kallima-Signature: t=…,v1=…`).
+   */
+  format?: SignatureFormat;
 }
 
 /** A signed delivery, ready to POST. */
@@ -74,6 +105,8 @@ export interface Delivery {
   body: string;
   headers: Record<string, string>;
   timestamp: string;
+  /** The header format it is signed in. */
+  format: SignatureFormat;
   defect?: DeliveryDefect;
   /** What a correct endpoint does with it: `accepted` (2xx) or `rejected` (4xx). */
   expected: "accepted" | "rejected";
@@ -87,6 +120,7 @@ export interface Delivery {
  * ```ts
  * const delivery = await createDelivery({ secret, event: buildEvent("job.completed") });
  * const stale = await createDelivery({ secret, event: buildEvent("job.completed"), defect: "stale" });
+ * const combined = await createDelivery({ secret, event, format: "kallima-signature" });
  * ```
  */
 export async function createDelivery(options: CreateDeliveryOptions): Promise<Delivery> {
@@ -99,9 +133,16 @@ export async function createDelivery(options: CreateDeliveryOptions): Promise<De
   const secret =
     defect === "wrong-secret" ? `whsec_${randomBytes(24).toString("base64url")}` : options.secret;
   const body = JSON.stringify(event);
-  let signed: Awaited<ReturnType<typeof signPayload>>;
+  const format =
+    options.format === undefined ? "x-headers" : parseSignatureFormat(options.format, "format");
+  let signed: SignedPayload<SignatureFormat>;
   try {
-    signed = await signPayload({ secret, payload: body, timestamp });
+    signed = await signPayload({
+      secret,
+      payload: body,
+      timestamp,
+      format,
+    });
   } catch (error) {
     throw new CliError("invalid_secret", error instanceof Error ? error.message : String(error), {
       cause: error,
@@ -117,6 +158,7 @@ export async function createDelivery(options: CreateDeliveryOptions): Promise<De
     body: sentBody,
     headers: { ...signed.headers },
     timestamp: signed.timestamp,
+    format: signed.format,
     ...(defect ? { defect } : {}),
     expected: defect ? "rejected" : "accepted",
   };
@@ -243,6 +285,8 @@ export interface SendEventOptions extends SendDeliveryOptions {
   secret: string;
   event: OutgoingEvent;
   defect?: DeliveryDefect;
+  /** The header format to sign in (see {@link CreateDeliveryOptions.format}); default `x-headers`. */
+  format?: SignatureFormat;
   /** Fixed signing time (Unix seconds); default now, re-signed for each repeat. */
   timestamp?: number;
   /** Deliver the same event (same id) this many times, as Kallima's at-least-once delivery may. Default 1. */
@@ -262,6 +306,8 @@ export interface SentDelivery extends DeliveryResponse {
 /** What {@link sendEvent} did. */
 export interface SendReport {
   event: { id: string; type: string };
+  /** The header format every delivery was signed in. */
+  format: SignatureFormat;
   defect?: DeliveryDefect;
   expected: Delivery["expected"];
   deliveries: SentDelivery[];
@@ -283,6 +329,8 @@ export async function sendEvent(options: SendEventOptions): Promise<SendReport> 
   const repeat = positiveInteger(options.repeat ?? 1, "repeat");
   const concurrency = positiveInteger(options.concurrency ?? 1, "concurrency");
   const allowInProgress = options.allowInProgress ?? concurrency > 1;
+  const format =
+    options.format === undefined ? "x-headers" : parseSignatureFormat(options.format, "format");
   const deliveries: SentDelivery[] = [];
   let next = 1;
   let expected: Delivery["expected"] = options.defect ? "rejected" : "accepted";
@@ -294,6 +342,7 @@ export async function sendEvent(options: SendEventOptions): Promise<SendReport> 
         event: options.event,
         ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
         ...(options.defect ? { defect: options.defect } : {}),
+        format,
       });
       expected = delivery.expected;
       const response = await sendDelivery(options.url, delivery, {
@@ -308,6 +357,7 @@ export async function sendEvent(options: SendEventOptions): Promise<SendReport> 
   deliveries.sort((a, b) => a.attempt - b.attempt);
   return {
     event: { id: options.event.id, type: options.event.type },
+    format,
     ...(options.defect ? { defect: options.defect } : {}),
     expected,
     deliveries,

@@ -7,6 +7,7 @@ export {
   type Delivery,
   type DeliveryDefect,
   type DeliveryResponse,
+  FIXTURE_EVENT_TYPES,
   isExpectedStatus,
   type OutgoingEvent,
   type SendDeliveryOptions,
@@ -19,9 +20,17 @@ export {
 } from "./deliveries.js";
 export { CliError, type CliErrorCode } from "./errors.js";
 export {
+  describeFormat,
+  parseSignatureFormat,
+  SIGNATURE_FORMATS,
+  type SignatureFormat,
+} from "./formats.js";
+export {
   type BodySignature,
   curlCommand,
+  inferSignatureFormat,
   type SignBodyOptions,
+  type SignedHeaders,
   shellQuote,
   signBody,
   type VerifyBodyOptions,

@@ -7,12 +7,18 @@ import type { CliIO } from "./cli.js";
 
 export const SECRET = "whsec_cliTestSecret_0123456789abcdef";
 
-/** A real Node server running core's handler; `ran` lists the events whose handler ran. */
+/**
+ * A real Node server running core's handler; `ran` lists the events whose handler ran, and
+ * `requests` the signature headers each POST carried (to tell which format was sent).
+ */
 export interface TestEndpoint {
   url: string;
   ran: { id: string; type: string; data: unknown }[];
+  requests: Record<string, string | undefined>[];
   close(): Promise<void>;
 }
+
+const SIGNATURE_HEADERS = ["kallima-signature", "x-kallima-signature", "x-kallima-timestamp"];
 
 async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
@@ -36,14 +42,29 @@ export async function startEndpoint(): Promise<TestEndpoint> {
   const record = (event: { id: string; type: string; data: unknown }) => {
     ran.push({ id: event.id, type: event.type, data: event.data });
   };
+  const requests: TestEndpoint["requests"] = [];
   const webhooks = createWebhookHandler({
     secret: SECRET,
-    on: { "job.completed": record, "job.failed": record, "webhook.test": record },
+    on: {
+      "job.completed": record,
+      "job.failed": record,
+      "webhook.test": record,
+      "humanization.completed": record,
+      "humanization.failed": record,
+      "structure_prediction.completed": record,
+      "structure_prediction.failed": record,
+    },
   });
   const { url, server } = await listen((req, res) => {
+    const seen: Record<string, string | undefined> = {};
+    for (const name of SIGNATURE_HEADERS) {
+      const value = req.headers[name];
+      if (value !== undefined) seen[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    requests.push(seen);
     void handleNodeRequest(webhooks, req, res);
   });
-  return { url, ran, close: closer(server) };
+  return { url, ran, requests, close: closer(server) };
 }
 
 /** An endpoint that answers every request with `status`, whatever it is sent. */

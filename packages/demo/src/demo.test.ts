@@ -103,7 +103,7 @@ describe("pnpm demo, against the real examples", () => {
     expect(output, output).toMatch(/✓ every framework verified/);
     expect(code).toBe(0);
     const rows = output.split("\n").filter((line) => / {2}(200|401) /.test(line));
-    expect(rows).toHaveLength(8);
+    expect(rows).toHaveLength(10);
     for (const row of rows) {
       expect(row.match(/✓/g)).toHaveLength(2);
       expect(row).not.toContain("✗");
@@ -111,6 +111,16 @@ describe("pnpm demo, against the real examples", () => {
     expect(output).toMatch(/^job\.completed\s+200 ran\s+✓ 200 ran\s+✓ 200 ran$/m);
     expect(output).toMatch(/^duplicate\s+200 not re-run\s+✓ 200 —\s+✓ 200 —$/m);
     expect(output).toMatch(/^tampered body\s+401 not run\s+✓ 401 —\s+✓ 401 —$/m);
+    // The same receivers, signed with the API reference's single Kallima-Signature header.
+    expect(output).toMatch(/^t=,v1= valid\s+200 ran\s+✓ 200 ran\s+✓ 200 ran$/m);
+    expect(output).toMatch(/^t=,v1= tampered\s+401 not run\s+✓ 401 —\s+✓ 401 —$/m);
+    expect(output).toMatch(
+      /^signed with X-Kallima-Signature \+ X-Kallima-Timestamp; t=,v1= rows with Kallima-Signature: t=…,v1=…$/m,
+    );
+    expect(output).toContain("(2 routes × 10 deliveries)");
+    const lines = output.split("\n");
+    const table = lines.slice(lines.findIndex((line) => line.startsWith("delivery ")));
+    for (const line of table.slice(0, 12)) expect(line.length, line).toBeLessThanOrEqual(100);
     const started = startedPids(output);
     expect(started).toHaveLength(2);
     for (const { pid, url } of started) {
@@ -132,7 +142,10 @@ describe("pnpm demo, against examples that misbehave", () => {
     expect(output).toMatch(/^unknown future type\s+200 not run\s+✗ 200 ran$/m);
     expect(output).toMatch(/^duplicate\s+200 not re-run\s+✗ 200 ran$/m);
     expect(output).toMatch(/^stale timestamp\s+401 not run\s+✗ 200 ran$/m);
+    expect(output).toMatch(/^t=,v1= valid\s+200 ran\s+✓ 200 ran$/m);
+    expect(output).toMatch(/^t=,v1= tampered\s+401 not run\s+✗ 200 ran$/m);
     expect(output).toContain("✗ Hono · wrong secret: expected 401 not run, got 200 ran");
+    expect(output).toContain("✗ Hono · t=,v1= tampered: expected 401 not run, got 200 ran");
     expect(output).toContain("✗ the demo found differences");
     for (const { pid } of startedPids(output)) expect(alive(pid)).toBe(false);
   });

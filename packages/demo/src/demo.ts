@@ -121,7 +121,7 @@ function exampleEnv(root: string, dir: string, port: number, secret: string): No
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
 /**
- * Starts the example apps, sends each webhook route the eight deliveries, and returns the table.
+ * Starts the example apps, sends each webhook route the deliveries of `CASES`, and returns the table.
  * Everything it starts belongs to `options.group`; the caller stops it.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {

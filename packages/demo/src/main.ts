@@ -12,8 +12,9 @@ const USAGE = `Usage: pnpm demo [-- options]
 
 Starts the example apps (${FRAMEWORKS.map((f) => f.id).join(", ")}), sends each webhook route a valid
 job.completed, job.failed and webhook.test, an unknown future type, a duplicate, a tampered body,
-a stale timestamp and a wrong secret, prints what each answered, and stops everything it started.
-Exits 1 when any answer differs from the expected one.
+a stale timestamp and a wrong secret (X-Kallima-Signature + X-Kallima-Timestamp), then a valid and
+a tampered delivery with the single Kallima-Signature: t=…,v1=… header, prints what each answered,
+and stops everything it started. Exits 1 when any answer differs from the expected one.
 
 Options:
   --only <ids>        comma-separated examples to run, e.g. --only express,hono

@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from "node:util";
-import { CASES, type CellResult } from "./scenario.js";
+import { CASES, type CellResult, COMBINED_PREFIX } from "./scenario.js";
 
 export interface Paint {
   ok(text: string): string;
@@ -83,7 +83,7 @@ export class Progress {
   }
 }
 
-/** A row label and its eight cells, or the reason it has none. */
+/** A column (one framework route): its label and one cell per delivery, or why it has none. */
 export interface TableColumn {
   label: string;
   cells?: CellResult[];
@@ -103,7 +103,8 @@ const pad = (text: string, width: number) =>
 
 /**
  * The result table: one row per delivery, one column per framework route, each cell the status
- * and whether the handler ran, marked ✓ or ✗ against the expected answer.
+ * and whether the handler ran, marked ✓ or ✗ against the expected answer; then which header
+ * format the rows were signed in.
  */
 export function renderTable(columns: TableColumn[], paint: Paint): string {
   const labelWidth = Math.max("delivery".length, ...CASES.map((c) => c.label.length)) + 2;
@@ -131,5 +132,10 @@ export function renderTable(columns: TableColumn[], paint: Paint): string {
     });
     lines.push(line.trimEnd());
   }
+  lines.push(
+    paint.dim(
+      `signed with X-Kallima-Signature + X-Kallima-Timestamp; ${COMBINED_PREFIX} rows with Kallima-Signature: t=…,v1=…`,
+    ),
+  );
   return lines.join("\n");
 }

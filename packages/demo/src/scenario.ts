@@ -3,13 +3,19 @@ import {
   createDelivery,
   type Delivery,
   type OutgoingEvent,
+  type SignatureFormat,
   sendDelivery,
 } from "@kallima/webhooks-cli";
 
-/** One column of the table: a kind of delivery and what a correct endpoint does with it. */
+/** Row labels of the deliveries signed with `Kallima-Signature` start with this. */
+export const COMBINED_PREFIX = "t=,v1=";
+
+/** One row of the table: a kind of delivery and what a correct endpoint does with it. */
 export interface DeliveryCase {
   id: string;
   label: string;
+  /** The header format it is signed in. */
+  format: SignatureFormat;
   expectedStatus: number;
   /** Whether the handler must run for this delivery (for the duplicate: run again). */
   expectedRan: boolean;
@@ -21,6 +27,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "completed",
     label: "job.completed",
+    format: "x-headers",
     expectedStatus: 200,
     expectedRan: true,
     expectedText: "200 ran",
@@ -28,6 +35,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "failed",
     label: "job.failed",
+    format: "x-headers",
     expectedStatus: 200,
     expectedRan: true,
     expectedText: "200 ran",
@@ -35,6 +43,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "test",
     label: "webhook.test",
+    format: "x-headers",
     expectedStatus: 200,
     expectedRan: true,
     expectedText: "200 ran",
@@ -42,6 +51,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "unknown",
     label: "unknown future type",
+    format: "x-headers",
     expectedStatus: 200,
     expectedRan: false,
     expectedText: "200 not run",
@@ -49,6 +59,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "duplicate",
     label: "duplicate",
+    format: "x-headers",
     expectedStatus: 200,
     expectedRan: false,
     expectedText: "200 not re-run",
@@ -56,6 +67,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "tampered",
     label: "tampered body",
+    format: "x-headers",
     expectedStatus: 401,
     expectedRan: false,
     expectedText: "401 not run",
@@ -63,6 +75,7 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "stale",
     label: "stale timestamp",
+    format: "x-headers",
     expectedStatus: 401,
     expectedRan: false,
     expectedText: "401 not run",
@@ -70,6 +83,25 @@ export const CASES: readonly DeliveryCase[] = [
   {
     id: "wrong-secret",
     label: "wrong secret",
+    format: "x-headers",
+    expectedStatus: 401,
+    expectedRan: false,
+    expectedText: "401 not run",
+  },
+  // Kallima's API reference documents this single header instead of the X-Kallima-* pair:
+  // every receiver must take both.
+  {
+    id: "combined",
+    label: `${COMBINED_PREFIX} valid`,
+    format: "kallima-signature",
+    expectedStatus: 200,
+    expectedRan: true,
+    expectedText: "200 ran",
+  },
+  {
+    id: "combined-tampered",
+    label: `${COMBINED_PREFIX} tampered`,
+    format: "kallima-signature",
     expectedStatus: 401,
     expectedRan: false,
     expectedText: "401 not run",
@@ -90,22 +122,28 @@ export interface CellResult {
 
 async function buildDeliveries(secret: string): Promise<Map<string, Delivery>> {
   const completed = buildEvent("job.completed");
-  const signed = (event: OutgoingEvent, defect?: Delivery["defect"]) =>
-    createDelivery({ secret, event, ...(defect ? { defect } : {}) });
-  return new Map([
-    ["completed", await signed(completed)],
-    ["failed", await signed(buildEvent("job.failed"))],
-    ["test", await signed(buildEvent("webhook.test"))],
-    [
-      "unknown",
-      await signed(buildEvent("structure_prediction.completed", { data: { id: "sp_1" } })),
-    ],
-    // Kallima re-signs a retry: same event id and bytes, fresh timestamp.
-    ["duplicate", await signed(completed)],
-    ["tampered", await signed(buildEvent("job.completed"), "tampered")],
-    ["stale", await signed(buildEvent("job.completed"), "stale")],
-    ["wrong-secret", await signed(buildEvent("job.completed"), "wrong-secret")],
-  ]);
+  const deliveries = new Map<string, Delivery>();
+  const sign = async (caseId: string, event: OutgoingEvent, defect?: Delivery["defect"]) => {
+    const { format } = CASES.find((c) => c.id === caseId)!;
+    deliveries.set(
+      caseId,
+      await createDelivery({ secret, event, format, ...(defect ? { defect } : {}) }),
+    );
+  };
+  await sign("completed", completed);
+  await sign("failed", buildEvent("job.failed"));
+  await sign("test", buildEvent("webhook.test"));
+  // Not one of core's typed events (structure_prediction.* now is): unknown to every receiver.
+  await sign("unknown", buildEvent("antibody_design.completed", { data: { id: "abd_1" } }));
+  // Kallima re-signs a retry: same event id and bytes, fresh timestamp.
+  await sign("duplicate", completed);
+  await sign("tampered", buildEvent("job.completed"), "tampered");
+  await sign("stale", buildEvent("job.completed"), "stale");
+  await sign("wrong-secret", buildEvent("job.completed"), "wrong-secret");
+  // A fresh event: the handler must run for it, it is no duplicate of the first job.completed.
+  await sign("combined", buildEvent("job.completed"));
+  await sign("combined-tampered", buildEvent("job.completed"), "tampered");
+  return deliveries;
 }
 
 interface RanList {
@@ -135,7 +173,7 @@ const countOf = (events: RanList["events"], id: string) =>
   events.filter((event) => event.id === id).length;
 
 /**
- * Sends the eight deliveries to one route, in order, and checks each answer and whether the
+ * Sends the deliveries of {@link CASES} to one route, in order, and checks each answer and whether the
  * handler ran (from the route's `GET` list, before and after each delivery).
  */
 export async function runScenario(url: string, secret: string): Promise<CellResult[]> {
