@@ -124,16 +124,23 @@ export function createDispatcher(
     }
   };
 
-  const answer = (event: VerifiedKallimaEvent, settled: Settled): WebhookResult =>
+  const answer = (
+    event: VerifiedKallimaEvent,
+    settled: Settled,
+    outcome: "handled" | "unhandled",
+  ): WebhookResult =>
     settled.ok
-      ? acceptedResult("handled", event)
+      ? acceptedResult(outcome, event)
       : fail(
           errorResult(new HandlerFailedError(event.type, settled.cause), "handler_failed", event),
         );
 
   return async (event, context) => {
-    const handlers = registry.get(event.type) ?? unhandled;
+    const registered = registry.get(event.type);
+    const handlers = registered ?? unhandled;
     if (!handlers) return acceptedResult("unhandled", event);
+    // onUnhandled ran: the event is still one this receiver has no handler for.
+    const outcome = registered ? "handled" : "unhandled";
 
     const { lease, answer: early } = await claim(event);
     if (early) return early;
@@ -144,12 +151,12 @@ export function createDispatcher(
     } catch (cause) {
       const settled: Settled = { ok: false, cause };
       await settle(event, lease, settled);
-      return answer(event, settled);
+      return answer(event, settled, outcome);
     }
     if (!running) {
       // Synchronous handlers: no timers, no extra ticks.
       await settle(event, lease, { ok: true });
-      return acceptedResult("handled", event);
+      return acceptedResult(outcome, event);
     }
 
     const stopRenewing = lease && store ? keepLeaseAlive(store, lease, event, report) : undefined;
@@ -177,7 +184,7 @@ export function createDispatcher(
     const first = await Promise.race([finished, deadline]);
     if (first !== "deadline") {
       clearTimeout(timer);
-      return answer(event, first);
+      return answer(event, first, outcome);
     }
     timedOut = true;
     return fail(

@@ -72,14 +72,14 @@ describe("createWebhookHandler dispatch", () => {
     });
     const future = {
       id: "evt_f",
-      type: "structure_prediction.failed",
+      type: "antibody_design.failed",
       api_version: "2026-04-23",
       created_at: "",
       data: {},
     };
     const answered = await catchAll.handle(await delivery(future));
-    expect([answered.status, answered.outcome]).toEqual([200, "handled"]);
-    expect(unknown).toEqual(["structure_prediction.failed"]);
+    expect([answered.status, answered.outcome]).toEqual([200, "unhandled"]);
+    expect(unknown).toEqual(["antibody_design.failed"]);
   });
 
   it("returns the verified event with the result", async () => {

@@ -16,8 +16,15 @@ import {
 import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./events.js";
 import type { HeadersInput } from "./headers.js";
 import { type IdempotencyStore, memoryStore, positiveOption } from "./idempotency.js";
+import { createFailureLogger, type WebhookLogger } from "./logging.js";
 import { errorResult, methodNotAllowedResult, toResponse, type WebhookResult } from "./result.js";
-import { type RawBody, WebhookVerifier, type WebhookVerifierOptions } from "./verify.js";
+import { createVerifierSource, type SecretOption } from "./secrets.js";
+import type {
+  RawBody,
+  VerifiedDelivery,
+  WebhookVerifier,
+  WebhookVerifierOptions,
+} from "./verify.js";
 
 /** Idempotency settings: where handled event ids live, and what to do when that store fails. */
 export interface IdempotencyOptions {
@@ -50,7 +57,20 @@ export interface WebhookErrorContext {
  * });
  * ```
  */
-export interface WebhookHandlerOptions<TContext = unknown> extends WebhookVerifierOptions {
+export interface WebhookHandlerOptions<TContext = unknown>
+  extends Omit<WebhookVerifierOptions, "secret"> {
+  /**
+   * The endpoint's signing secret (`whsec_…`), a list during a rotation (any match is authentic),
+   * or a function of the request's context returning either, sync or async. Keys are imported
+   * once per distinct secret; deduplication and handlers are shared across all of them.
+   */
+  secret: SecretOption<TContext>;
+  /**
+   * Where failures are logged: receiver-side ones (handler failed, raw body unavailable, store
+   * down, bad secret) as errors, rejected deliveries (4xx) as warnings. Default `console`;
+   * `false` for silence. Lines never hold the secret, a signature or the body.
+   */
+  logger?: WebhookLogger | false;
   /** Handlers by event type. More can be added with `.on()`. */
   on?: EventHandlers<TContext>;
   /** Runs for verified events with no handler for their type (for example types newer than this release). */
@@ -74,14 +94,21 @@ export interface WebhookHandlerOptions<TContext = unknown> extends WebhookVerifi
   idempotency?: IdempotencyOptions | false;
 }
 
+/** Reads the exact body bytes, refusing (with `PayloadTooLargeError`) more than `maxBytes`. */
+export type RawBodyReader = (maxBytes: number) => RawBody | PromiseLike<RawBody>;
+
 /** What {@link WebhookHandler.handle} takes: the request headers and its raw body (or a promise of it). */
 export interface WebhookRequest<TContext = unknown> {
+  /** The HTTP method; anything but `POST` is answered 405. Leave it out when already checked. */
+  method?: string;
   headers: HeadersInput;
   /**
-   * The exact body bytes. A promise may reject with a {@link KallimaWebhookError} (such as a
-   * `PayloadTooLargeError` from a body reader), which becomes the matching answer.
+   * The exact body bytes, a promise of them, or a reader the handler calls with its
+   * `maxBodyBytes`. A promise may reject with a {@link KallimaWebhookError} (such as a
+   * `PayloadTooLargeError` from a body reader), which becomes the matching answer; any other
+   * rejection is an aborted request.
    */
-  rawBody: RawBody | PromiseLike<RawBody> | null | undefined;
+  rawBody: RawBody | PromiseLike<RawBody> | RawBodyReader | null | undefined;
   /** Passed to the event handlers as their second argument (for example a framework's context). */
   context?: TContext;
 }
@@ -90,16 +117,16 @@ export interface WebhookRequest<TContext = unknown> {
 export interface WebhookHandler<TContext = unknown> {
   /** The configured body limit, for adapters that read the body themselves. */
   readonly maxBodyBytes: number;
-  /** The verifier in use. */
-  readonly verifier: WebhookVerifier;
+  /** The verifier in use; `undefined` when the secret is a function (one per secret then). */
+  readonly verifier: WebhookVerifier | undefined;
   /** Adds a handler for one event type; several for one type all run. Chainable. */
   on<TType extends KallimaEventType>(
     type: TType,
     handler: EventHandler<KallimaEvent<TType>, TContext>,
   ): WebhookHandler<TContext>;
   /**
-   * Handles a delivery and says what to answer. Every failure this library knows becomes a
-   * result; it rejects only with errors that are not its own (such as a broken body stream).
+   * Handles a delivery and says what to answer. Every failure becomes a result (a body stream
+   * that fails is `request_aborted`): it rejects only on a bug.
    */
   handle(request: WebhookRequest<TContext>): Promise<WebhookResult>;
   /**
@@ -116,18 +143,11 @@ export interface WebhookHandler<TContext = unknown> {
 
 /** The outcome of {@link WebhookHandler.verify}. */
 export type VerifyRequestOutcome =
-  | { ok: true; event: VerifiedKallimaEvent }
-  | { ok: false; result: WebhookResult & { error: KallimaWebhookError } };
+  | { ok: true; event: VerifiedKallimaEvent; delivery: VerifiedDelivery }
+  | { ok: false; result: WebhookResult };
 
 function validateMaxBodyBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_MAX_BODY_BYTES;
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new WebhookConfigError(
-      "invalid_option",
-      `maxBodyBytes must be a positive integer, got ${String(value)}.`,
-    );
-  }
-  return value;
+  return positiveOption("maxBodyBytes", value, DEFAULT_MAX_BODY_BYTES, { integer: true });
 }
 
 /** A body stream that failed for a reason of its own (a reset socket) is an aborted request. */
@@ -140,6 +160,17 @@ function bodyReadFailure(error: unknown): never {
 
 // setTimeout's largest delay; longer ones fire at once.
 const MAX_TIMER_MS = 2_147_483_647;
+
+function validateDeadline(value: unknown): number {
+  const deadlineMs = positiveOption("deadlineMs", value, DEFAULT_DEADLINE_MS, { integer: true });
+  if (deadlineMs > MAX_TIMER_MS) {
+    throw new WebhookConfigError(
+      "invalid_option",
+      `deadlineMs must be at most ${MAX_TIMER_MS} ms, got ${deadlineMs}; Kallima gives up after 30 s anyway.`,
+    );
+  }
+  return deadlineMs;
+}
 
 function asWebhookError(error: unknown): KallimaWebhookError | undefined {
   return error instanceof KallimaWebhookError ? error : undefined;
@@ -160,13 +191,40 @@ function asWebhookError(error: unknown): KallimaWebhookError | undefined {
 export function createWebhookHandler<TContext = unknown>(
   options: WebhookHandlerOptions<TContext>,
 ): WebhookHandler<TContext> {
+  return buildWebhookHandler(options, {});
+}
+
+/** How an adapter asks for a handler: when a bad secret should surface. */
+export interface HandlerBuildSettings {
+  /**
+   * Report a bad static secret on each request (500 `invalid_secret`, logged) instead of
+   * throwing at construction: for frameworks that evaluate route modules at build time, when
+   * secrets are often absent (Next.js). Servers that start should fail fast, the default.
+   */
+  deferConfigErrors?: boolean;
+}
+
+/** {@link createWebhookHandler} with adapter settings; adapters reach it through `/adapter`. */
+export function buildWebhookHandler<TContext = unknown>(
+  options: WebhookHandlerOptions<TContext>,
+  settings: HandlerBuildSettings,
+): WebhookHandler<TContext> {
   if (typeof options !== "object" || options === null) {
     throw new WebhookConfigError(
       "invalid_option",
       "createWebhookHandler needs an options object: { secret, on }.",
     );
   }
-  const verifier = new WebhookVerifier(options);
+  const verifiers = createVerifierSource<TContext>(
+    options.secret,
+    {
+      ...(options.toleranceSeconds === undefined
+        ? {}
+        : { toleranceSeconds: options.toleranceSeconds }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    },
+    settings.deferConfigErrors === true,
+  );
   const maxBodyBytes = validateMaxBodyBytes(options.maxBodyBytes);
   const registry = new HandlerRegistry();
   for (const [type, handler] of Object.entries(options.on ?? {})) {
@@ -176,20 +234,20 @@ export function createWebhookHandler<TContext = unknown>(
     registry.add(type, handler);
   }
   const { onUnhandled, onError } = options;
+  if (onUnhandled !== undefined && typeof onUnhandled !== "function") {
+    throw new WebhookConfigError("invalid_option", "onUnhandled must be a function.");
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new WebhookConfigError("invalid_option", "onError must be a function.");
+  }
   const unhandled = onUnhandled ? [onUnhandled as AnyEventHandler] : undefined;
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
   const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
-  const deadlineMs = positiveOption("deadlineMs", options.deadlineMs, DEFAULT_DEADLINE_MS, {
-    integer: true,
-  });
-  if (deadlineMs > MAX_TIMER_MS) {
-    throw new WebhookConfigError(
-      "invalid_option",
-      `deadlineMs must be at most ${MAX_TIMER_MS} ms, got ${deadlineMs}; Kallima gives up after 30 s anyway.`,
-    );
-  }
+  const deadlineMs = validateDeadline(options.deadlineMs);
+  const log = createFailureLogger(options.logger);
 
   const report = (error: KallimaWebhookError, context: WebhookErrorContext) => {
+    log?.(error, context.status, context.event);
     try {
       const logged = onError?.(error, context);
       // An async logger whose sink is down must not become an unhandled rejection.
@@ -216,23 +274,29 @@ export function createWebhookHandler<TContext = unknown>(
     report,
   });
 
+  const readBody = (rawBody: WebhookRequest<TContext>["rawBody"]) => {
+    const body = typeof rawBody === "function" ? rawBody(maxBodyBytes) : rawBody;
+    return isPromiseLike(body) ? Promise.resolve(body).then(undefined, bodyReadFailure) : body;
+  };
+
   const verifyRequest = async (
     request: WebhookRequest<TContext>,
   ): Promise<VerifyRequestOutcome> => {
     try {
-      const rawBody = isPromiseLike(request.rawBody)
-        ? await request.rawBody.then(undefined, bodyReadFailure)
-        : request.rawBody;
+      const pending = readBody(request.rawBody);
+      const rawBody = isPromiseLike(pending) ? await pending : pending;
       if (rawBody === null || rawBody === undefined) {
         throw new RawBodyUnavailableError(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
         );
       }
-      const event = await verifier.verify({
+      const source = verifiers.get(request.context);
+      const verifier = isPromiseLike(source) ? await source : source;
+      const delivery = await verifier.verifyDelivery({
         payload: checkBodySize(rawBody, maxBodyBytes),
         headers: request.headers,
       });
-      return { ok: true, event };
+      return { ok: true, event: delivery.event, delivery };
     } catch (error) {
       const known = asWebhookError(error);
       if (!known) throw error;
@@ -242,7 +306,7 @@ export function createWebhookHandler<TContext = unknown>(
 
   const handler: WebhookHandler<TContext> = {
     maxBodyBytes,
-    verifier,
+    verifier: verifiers.fixed,
     on(type, fn) {
       if (typeof fn !== "function") {
         throw new WebhookConfigError(
@@ -254,15 +318,26 @@ export function createWebhookHandler<TContext = unknown>(
       return handler;
     },
     async handle(request) {
+      if (request.method !== undefined && request.method !== "POST")
+        return methodNotAllowedResult();
       const verified = await verifyRequest(request);
-      return verified.ok ? dispatch(verified.event, request.context) : verified.result;
+      if (!verified.ok) return verified.result;
+      const result = await dispatch(verified.event, request.context);
+      result.secretIndex = verified.delivery.secretIndex;
+      result.format = verified.delivery.format;
+      return result;
     },
-    verify: (request) => verifyRequest(request),
+    verify: (request) => {
+      if (request.method !== undefined && request.method !== "POST") {
+        return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
+      }
+      return verifyRequest(request);
+    },
     async fetch(request, context) {
-      if (request.method !== "POST") return toResponse(methodNotAllowedResult());
       const result = await handler.handle({
+        method: request.method,
         headers: request.headers,
-        rawBody: readRequestBody(request, maxBodyBytes),
+        rawBody: (limit) => readRequestBody(request, limit),
         ...(context === undefined ? {} : { context }),
       });
       return toResponse(result);
@@ -284,9 +359,10 @@ export function createWebhookHandler<TContext = unknown>(
  */
 export function resolveWebhookHandler<TContext = unknown>(
   input: WebhookHandlerOptions<TContext> | WebhookHandler<TContext>,
+  settings: HandlerBuildSettings = {},
 ): WebhookHandler<TContext> {
   if (isWebhookHandler<TContext>(input)) return input;
-  return createWebhookHandler(input);
+  return buildWebhookHandler(input, settings);
 }
 
 /** True for a handler made with {@link createWebhookHandler}. */

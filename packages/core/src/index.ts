@@ -49,6 +49,7 @@ export {
   createWebhookHandler,
   type IdempotencyOptions,
   isWebhookHandler,
+  type RawBodyReader,
   resolveWebhookHandler,
   type VerifyRequestOutcome,
   type WebhookErrorContext,
@@ -74,6 +75,7 @@ export {
   type MemoryStoreOptions,
   memoryStore,
 } from "./idempotency.js";
+export type { WebhookLogDetails, WebhookLogger } from "./logging.js";
 export {
   errorResult,
   methodNotAllowedResult,
@@ -85,6 +87,7 @@ export {
   type WebhookOutcome,
   type WebhookResult,
 } from "./result.js";
+export type { SecretOption, SecretValue } from "./secrets.js";
 export {
   MAX_SIGNATURES_PER_HEADER,
   type SignatureFormat,
@@ -92,9 +95,11 @@ export {
 export {
   DEFAULT_TOLERANCE_SECONDS,
   type RawBody,
+  type VerifiedDelivery,
   type VerifyHeaderValues,
   type VerifyInput,
   type VerifyRequestHeaders,
   WebhookVerifier,
   type WebhookVerifierOptions,
 } from "./verify.js";
+export type { VerifyOnlyOptions } from "./verify-only.js";

@@ -1,5 +1,6 @@
 import type { KallimaWebhookError, WebhookErrorCode } from "./errors.js";
 import type { VerifiedKallimaEvent } from "./events.js";
+import type { SignatureFormat } from "./signature-headers.js";
 
 /** What became of a delivery. */
 export type WebhookOutcome =
@@ -39,6 +40,10 @@ export interface WebhookResult {
   event?: VerifiedKallimaEvent;
   /** The error behind a non-2xx answer. */
   error?: KallimaWebhookError;
+  /** Which configured secret the delivery was signed with (its index), once verified. */
+  secretIndex?: number;
+  /** Which header format the delivery used, once verified. */
+  format?: SignatureFormat;
 }
 
 /** Seconds a sender should wait before retrying an event that is being handled elsewhere. */

@@ -37,7 +37,7 @@ function singleHeader(value: HeaderValue): string | undefined | false {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
   if (value.length === 0) return undefined;
-  // A header that arrived more than once is not trusted (PROTOCOL.md).
+  // A header that arrived more than once is not trusted (Kallima's protocol).
   return value.length === 1 && typeof value[0] === "string" ? value[0] : false;
 }
 

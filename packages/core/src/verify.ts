@@ -13,7 +13,7 @@ import {
   type SignatureFormat,
 } from "./signature-headers.js";
 
-/** The default freshness window, in seconds (PROTOCOL.md). */
+/** The default freshness window, in seconds (Kallima's protocol). */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const SECRET_PREFIX = "whsec_";
@@ -64,6 +64,23 @@ export interface VerifyRequestHeaders {
 /** What {@link WebhookVerifier.verify} takes: header values, or the whole set of headers. */
 export type VerifyInput = VerifyHeaderValues | VerifyRequestHeaders;
 
+/** A verified delivery: the event, and how it was signed. */
+export interface VerifiedDelivery {
+  event: VerifiedKallimaEvent;
+  /** The header format the delivery used. */
+  format: SignatureFormat;
+  /** Which configured secret matched: its index in the `secret` list (0 for a single secret). */
+  secretIndex: number;
+  /** The signed timestamp, in Unix seconds. */
+  signedAt: number;
+}
+
+function isDelivery(
+  value: VerifiedDelivery | Promise<VerifiedDelivery>,
+): value is VerifiedDelivery {
+  return !(value instanceof Promise);
+}
+
 function claimOf(input: VerifyInput): SignatureClaim {
   if ("headers" in input && input.headers !== undefined)
     return parseSignatureHeaders(input.headers);
@@ -103,7 +120,13 @@ function validateSecret(secret: unknown, index?: number): string {
       `${name} has leading or trailing whitespace (often a newline from a file or an env var). Remove it: the secret is used byte for byte.`,
     );
   }
-  if (!secret.startsWith(SECRET_PREFIX) || secret.length === SECRET_PREFIX.length) {
+  if (secret === SECRET_PREFIX) {
+    throw new WebhookConfigError(
+      "invalid_secret",
+      `${name} is only the "${SECRET_PREFIX}" prefix: copy the whole signing secret from the Kallima dashboard.`,
+    );
+  }
+  if (!secret.startsWith(SECRET_PREFIX)) {
     throw new WebhookConfigError(
       "invalid_secret",
       `${name} does not look like a Kallima signing secret: it must start with "${SECRET_PREFIX}" and the whole string, prefix included, is the key.`,
@@ -134,9 +157,13 @@ export function normalizeTolerance(toleranceSeconds: unknown): number {
     !Number.isFinite(toleranceSeconds) ||
     toleranceSeconds <= 0
   ) {
+    const got =
+      typeof toleranceSeconds === "string"
+        ? `${JSON.stringify(toleranceSeconds)} (a string: pass a number)`
+        : String(toleranceSeconds);
     throw new WebhookConfigError(
       "invalid_tolerance",
-      `toleranceSeconds must be a positive finite number of seconds, got ${String(toleranceSeconds)}. Replay protection cannot be turned off.`,
+      `toleranceSeconds must be a positive finite number of seconds, got ${got}. Replay protection cannot be turned off.`,
     );
   }
   return toleranceSeconds;
@@ -232,10 +259,31 @@ export class WebhookVerifier {
   }
 
   /**
-   * Returns the verified event, or rejects a {@link WebhookSignatureError} whose `code` says why not.
-   * Events of types this release does not know are returned too: they are authentic.
+   * Returns the verified event, or rejects with a {@link WebhookSignatureError} whose `code` says
+   * why not. Events of types this release does not know are returned too: they are authentic.
    */
   verify(input: VerifyInput): Promise<VerifiedKallimaEvent> {
+    try {
+      const verified = this.#verify(input);
+      return isDelivery(verified)
+        ? Promise.resolve(verified.event)
+        : verified.then((delivery) => delivery.event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Like {@link verify}, and also says how the delivery was signed: which header format, which
+   * configured secret matched (its index, to watch a rotation), and when it was signed.
+   *
+   * @example
+   * ```ts
+   * const { event, secretIndex } = await verifier.verifyDelivery({ payload, headers });
+   * if (secretIndex > 0) console.warn("still signed with an old secret");
+   * ```
+   */
+  verifyDelivery(input: VerifyInput): Promise<VerifiedDelivery> {
     try {
       return Promise.resolve(this.#verify(input));
     } catch (error) {
@@ -244,15 +292,18 @@ export class WebhookVerifier {
   }
 
   /** Synchronous when the engine is (node:crypto): no promise is made until the caller's. */
-  #verify(input: VerifyInput): VerifiedKallimaEvent | Promise<VerifiedKallimaEvent> {
+  #verify(input: VerifyInput): VerifiedDelivery | Promise<VerifiedDelivery> {
     const { format, timestamp, candidates } = claimOf(input);
-    this.#checkFreshness(Number(timestamp));
+    const signedAt = Number(timestamp);
+    this.#checkFreshness(signedAt);
     const body = toBodyBytes(input.payload);
     if (candidates.length === 0) return rejectSignature(format);
+    const done = (secretIndex: number): VerifiedDelivery =>
+      secretIndex < 0
+        ? rejectSignature(format)
+        : { event: parseEvent(decodeUtf8(body)), format, secretIndex, signedAt };
     const matched = this.#engine.matches(timestamp, body, candidates);
-    if (typeof matched === "boolean")
-      return matched ? parseEvent(decodeUtf8(body)) : rejectSignature(format);
-    return matched.then((ok) => (ok ? parseEvent(decodeUtf8(body)) : rejectSignature(format)));
+    return typeof matched === "number" ? done(matched) : matched.then(done);
   }
 
   #checkFreshness(timestampSeconds: number): void {
@@ -265,9 +316,14 @@ export class WebhookVerifier {
       );
     }
     if (-age > this.toleranceSeconds) {
+      // Seconds since the epoch have 10 digits until 2286; 13 digits is milliseconds.
+      const hint =
+        timestampSeconds >= 1e12
+          ? " The timestamp looks like milliseconds: Kallima signs Unix seconds."
+          : " Check the server clock.";
       throw new WebhookSignatureError(
         "timestamp_in_future",
-        `The delivery is dated ${-age} s in the future, more than the ${this.toleranceSeconds} s tolerance. Check the server clock.`,
+        `The delivery is dated ${-age} s in the future, more than the ${this.toleranceSeconds} s tolerance.${hint}`,
       );
     }
   }

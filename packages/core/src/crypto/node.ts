@@ -18,12 +18,12 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
   return {
     matches(timestamp, body, candidates) {
       const expected = candidates.map((hex) => Buffer.from(hex, "hex"));
-      let matched = false;
-      for (const key of keys) {
-        const actual = digest(key, timestamp, body);
+      let matched = -1;
+      for (let index = 0; index < keys.length; index++) {
+        const actual = digest(keys[index]!, timestamp, body);
         // No early exit: the work done must not depend on which candidate matched.
         for (const candidate of expected) {
-          if (timingSafeEqual(actual, candidate)) matched = true;
+          if (timingSafeEqual(actual, candidate) && matched === -1) matched = index;
         }
       }
       return matched;

@@ -7,14 +7,15 @@ export type BodyBytes = string | Uint8Array;
  */
 export interface SignatureEngine {
   /**
-   * True when the HMAC of `timestamp.body` under any secret equals any candidate.
-   * Candidates are already validated as 64 hex digits.
+   * The index of the first secret whose HMAC of `timestamp.body` equals any candidate, or -1.
+   * Every secret and candidate is compared whatever matched. Candidates are already validated as
+   * 64 hex digits.
    */
   matches(
     timestamp: string,
     body: BodyBytes,
     candidates: readonly string[],
-  ): boolean | Promise<boolean>;
+  ): number | Promise<number>;
   /** Lowercase hex HMAC-SHA256 of `timestamp.body` under the first secret. */
   sign(timestamp: string, body: BodyBytes): Promise<string>;
 }

@@ -71,10 +71,11 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
   return {
     async matches(timestamp, body, candidates) {
       const expected = candidates.map(hexToBytes);
-      let matched = false;
-      for (const actual of await digests(timestamp, body)) {
+      const actuals = await digests(timestamp, body);
+      let matched = -1;
+      for (let index = 0; index < actuals.length; index++) {
         for (const candidate of expected) {
-          if (constantTimeEqual(actual, candidate)) matched = true;
+          if (constantTimeEqual(actuals[index]!, candidate) && matched === -1) matched = index;
         }
       }
       return matched;

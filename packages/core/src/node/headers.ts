@@ -7,7 +7,7 @@ const NAMES = [SIGNATURE_HEADER, TIMESTAMP_HEADER, KALLIMA_SIGNATURE_HEADER] as 
  * The signature headers of a Node request, each as the list of values it arrived with. Node
  * joins a repeated custom header into one `"a, b"` string in `req.headers`, which would read as
  * a list of two signatures; `rawHeaders` still tells the copies apart, so the verifier can refuse
- * a repeated signature header as PROTOCOL.md says.
+ * a repeated signature header as Kallima's protocol says.
  *
  * @example
  * ```ts
