@@ -1,8 +1,12 @@
 // The core and the Hono example on real runtimes: Node 20 (this machine), Node 22 and 24, Bun,
 // Deno and workerd, each installed from the npm registry as a package that ships its binary
 // (npx caches them in ~/.npm/_npx). On each runtime it runs
-//   (a) the shared PROTOCOL vectors through the built core package (@kallima/webhooks, dist), and
-//   (b) signed, tampered, stale, BOM and invalid-UTF-8 deliveries against the Hono example,
+//   (a) both lists of the shared PROTOCOL vectors through the built core package
+//       (@kallima/webhooks, dist): `vectors` (X-Kallima-Signature + X-Kallima-Timestamp) and
+//       `kallima_signature_vectors` (Kallima-Signature: t=…,v1=…), each case by every way of
+//       passing its headers (runtime/check-vectors.mjs), and
+//   (b) signed, tampered, stale, BOM and invalid-UTF-8 deliveries against the Hono example, in
+//       both header formats,
 // then prints a table of runtime × result and exits non-zero on any failure.
 //
 // It tests the packages as they are published: package.json and dist of @kallima/webhooks and
@@ -265,13 +269,31 @@ const eventBody = (id, type, data) =>
     data,
   });
 
-/** Signs as PROTOCOL.md says, with node:crypto on this side, independently of the core. */
-function signed(body, { secret = SECRET, timestamp = nowSeconds() } = {}) {
+const hmacHex = (secret, timestamp, bytes) =>
+  createHmac("sha256", secret).update(`${timestamp}.`).update(bytes).digest("hex");
+
+/**
+ * Signs as PROTOCOL.md says, with node:crypto on this side, independently of the core (whose
+ * own signer is what is under test). `format: "kallima-signature"` sends the one combined header
+ * `Kallima-Signature: t=…,v1=…`; `extraV1` signs with further secrets into earlier v1 items, as a
+ * sender does during a rotation.
+ */
+function signed(
+  body,
+  { secret = SECRET, timestamp = nowSeconds(), format = "x-headers", extraV1 = [] } = {},
+) {
   const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  const signature = createHmac("sha256", secret)
-    .update(`${timestamp}.`)
-    .update(bytes)
-    .digest("hex");
+  const signature = hmacHex(secret, timestamp, bytes);
+  if (format === "kallima-signature") {
+    const v1 = [...extraV1.map((other) => hmacHex(other, timestamp, bytes)), signature];
+    return {
+      body: bytes,
+      headers: {
+        "content-type": "application/json",
+        "kallima-signature": [`t=${timestamp}`, ...v1.map((hex) => `v1=${hex}`)].join(","),
+      },
+    };
+  }
   return {
     body: bytes,
     headers: {
@@ -281,6 +303,8 @@ function signed(body, { secret = SECRET, timestamp = nowSeconds() } = {}) {
     },
   };
 }
+
+const combined = (body, options = {}) => signed(body, { ...options, format: "kallima-signature" });
 
 /** The deliveries every runtime must answer the same way. */
 function exampleCases(tag) {
@@ -294,6 +318,20 @@ function exampleCases(tag) {
     error: { code: "oom", message: "GPU ran out of memory" },
   });
   const test = eventBody(`evt_${tag}_test`, "webhook.test", { webhook_id: "wh_1" });
+  const ksTest = eventBody(`evt_${tag}_ks_test`, "webhook.test", { webhook_id: "wh_ks" });
+  const ksFailed = eventBody(`evt_${tag}_ks_failed`, "job.failed", {
+    id: "job_3",
+    status: "failed",
+    error_message: "out of credits",
+  });
+  const ksFirst = eventBody(`evt_${tag}_ks_first`, "job.completed", {
+    id: "job_4",
+    status: "completed",
+  });
+  const ksNotRescued = eventBody(`evt_${tag}_ks_not_rescued`, "job.completed", {
+    id: "job_5",
+    status: "completed",
+  });
   // Bytes 0xFF 0xFE are not UTF-8: any decode/re-encode step changes them.
   const invalidUtf8 = concat(
     `{"id":"evt_${tag}_bad_utf8","type":"webhook.test","api_version":"2026-04-23","created_at":"2026-04-23T10:00:00+00:00","data":{"webhook_id":"wh_`,
@@ -306,11 +344,34 @@ function exampleCases(tag) {
   );
   const tampered = signed(completed);
   const reencoded = signed(invalidUtf8);
+  const ksTampered = combined(ksTest);
   const { "x-kallima-signature": _, ...unsigned } = signed(test).headers;
+  const ksNoT = combined(ksTest);
+  ksNoT.headers["kallima-signature"] = ksNoT.headers["kallima-signature"].replace(/^t=\d+,/, "");
+  // Which header wins when both formats arrive: Kallima-Signature alone (PROTOCOL.md).
+  const ksFirstSigned = combined(ksFirst);
+  const ksWins = {
+    ...ksFirstSigned,
+    headers: {
+      ...ksFirstSigned.headers,
+      "x-kallima-signature": "0".repeat(64),
+      "x-kallima-timestamp": String(nowSeconds()),
+    },
+  };
+  const pairSigned = signed(ksNotRescued);
+  const ksNotRescuedByPair = {
+    ...pairSigned,
+    headers: {
+      ...pairSigned.headers,
+      "kallima-signature": combined(ksNotRescued, { secret: OTHER_SECRET }).headers[
+        "kallima-signature"
+      ],
+    },
+  };
   return [
-    ["signed job.completed", signed(completed), 200, "handled"],
-    ["signed job.failed", signed(failed), 200, "handled"],
-    ["signed webhook.test", signed(test), 200, "handled"],
+    ["signed job.completed", signed(completed), 200, "handled", `evt_${tag}_completed`],
+    ["signed job.failed", signed(failed), 200, "handled", `evt_${tag}_failed`],
+    ["signed webhook.test", signed(test), 200, "handled", `evt_${tag}_test`],
     ["repeat of job.completed", signed(completed), 200, "duplicate"],
     [
       "tampered body",
@@ -332,7 +393,9 @@ function exampleCases(tag) {
     ],
     ["other secret", signed(completed, { secret: OTHER_SECRET }), 401, "invalid_signature"],
     ["no signature", { body: encoder.encode(test), headers: unsigned }, 400, "missing_signature"],
-    ["invalid UTF-8, exact bytes", signed(invalidUtf8), 200, "handled"],
+    // The signature matches the exact bytes (a decode/re-encode would give 401, next case); then
+    // bytes that are not UTF-8 are not JSON (RFC 8259 §8.1), so no event: 400, not 401.
+    ["invalid UTF-8, exact bytes", signed(invalidUtf8), 400, "invalid_payload"],
     [
       "invalid UTF-8, re-encoded",
       { ...reencoded, body: encoder.encode(new TextDecoder().decode(invalidUtf8)) },
@@ -348,7 +411,45 @@ function exampleCases(tag) {
       200,
       "handled",
     ],
-  ].map(([name, delivery, status, outcome]) => ({ name, delivery, status, outcome }));
+    // The same deliveries in the combined header of Kallima's API reference.
+    ["Kallima-Signature webhook.test", combined(ksTest), 200, "handled", `evt_${tag}_ks_test`],
+    // The id was handled through the X- headers above: deduplication does not depend on the format.
+    ["Kallima-Signature repeat of job.completed", combined(completed), 200, "duplicate"],
+    [
+      "Kallima-Signature tampered body",
+      { ...ksTampered, body: encoder.encode(ksTest.replace("wh_ks", "wh_xx")) },
+      401,
+      "invalid_signature",
+    ],
+    [
+      "Kallima-Signature stale (600 s old)",
+      combined(ksTest, { timestamp: nowSeconds() - 600 }),
+      401,
+      "timestamp_too_old",
+    ],
+    [
+      "Kallima-Signature other secret",
+      combined(ksTest, { secret: OTHER_SECRET }),
+      401,
+      "invalid_signature",
+    ],
+    [
+      "Kallima-Signature two v1, second matches",
+      combined(ksFailed, { extraV1: [OTHER_SECRET] }),
+      200,
+      "handled",
+      `evt_${tag}_ks_failed`,
+    ],
+    ["Kallima-Signature without t", ksNoT, 400, "missing_timestamp"],
+    ["Kallima-Signature valid, X- pair wrong", ksWins, 200, "handled", `evt_${tag}_ks_first`],
+    ["Kallima-Signature wrong, X- pair valid", ksNotRescuedByPair, 401, "invalid_signature"],
+  ].map(([name, delivery, status, outcome, recorded]) => ({
+    name,
+    delivery,
+    status,
+    outcome,
+    recorded,
+  }));
 }
 
 async function checkExample(baseUrl, tag) {
@@ -380,9 +481,8 @@ async function checkExample(baseUrl, tag) {
     }
   }
   const after = await (await fetch(url)).json();
-  const expected = ["completed", "failed", "test", "bad_utf8"].map(
-    (suffix) => `evt_${tag}_${suffix}`,
-  );
+  // In delivery order: the ids whose handler (not onUnhandled) ran, each once.
+  const expected = cases.flatMap(({ recorded }) => (recorded ? [recorded] : []));
   const ran = (after.events ?? []).map((event) => event.id);
   if (JSON.stringify(ran) !== JSON.stringify(expected)) {
     failures.push(
@@ -459,7 +559,7 @@ async function runWorkerd(runtime) {
           namespace: "vectors",
         }));
         build.onLoad({ filter: /.*/, namespace: "vectors" }, () => ({
-          contents: `export const vectors = ${JSON.stringify(JSON.parse(vectorsJson).vectors)};`,
+          contents: `export default ${JSON.stringify(JSON.parse(vectorsJson))};`,
           loader: "js",
         }));
       },
@@ -569,10 +669,19 @@ for (const install of installs) {
   rows.push({ runtime, install, ...outcome, seconds: (Date.now() - began) / 1000 });
 }
 
-const vectorsCell = (v) =>
-  v.error
-    ? "ERROR"
-    : `${v.total - v.failures.length}/${v.total} ${v.failures.length ? "FAIL" : "ok"}`;
+const VECTOR_LISTS = [
+  ["vectors", "X-Kallima-* vectors"],
+  ["kallima_signature_vectors", "Kallima-Signature vectors"],
+];
+const vectorFailures = (v) =>
+  VECTOR_LISTS.flatMap(([list]) => v.lists?.[list]?.failures ?? [`${list}: no report`]);
+const vectorsCell = (v, list) => {
+  if (v.error) return "ERROR";
+  const report = v.lists?.[list];
+  if (!report) return "ERROR";
+  const passed = report.total - Math.min(report.total, report.failures.length);
+  return `${passed}/${report.total} ${report.failures.length ? "FAIL" : "ok"}`;
+};
 const exampleCell = (e) =>
   e.error
     ? "ERROR"
@@ -581,19 +690,26 @@ const engineOk = (row) => row.vectors.engine === row.runtime.engine;
 const rowOk = (row) =>
   !row.vectors.error &&
   !row.example.error &&
-  row.vectors.failures.length === 0 &&
+  vectorFailures(row.vectors).length === 0 &&
   row.example.failures.length === 0 &&
   engineOk(row);
 
 const table = [
-  ["runtime", "version", "HMAC engine (core)", "PROTOCOL vectors", "Hono example", "result"],
+  [
+    "runtime",
+    "version",
+    "HMAC engine (core)",
+    ...VECTOR_LISTS.map(([, title]) => title),
+    "Hono example",
+    "result",
+  ],
   ...rows.map((row) => [
     row.runtime.name,
     row.vectors.runtime ?? row.install.version ?? "?",
     row.vectors.engine
       ? `${row.vectors.engine}${engineOk(row) ? "" : ` (expected ${row.runtime.engine})`}`
       : "?",
-    vectorsCell(row.vectors),
+    ...VECTOR_LISTS.map(([list]) => vectorsCell(row.vectors, list)),
     exampleCell(row.example),
     rowOk(row) ? "PASS" : "FAIL",
   ]),
@@ -616,7 +732,7 @@ for (const row of rows) {
   const problems = [
     ...(row.vectors.error
       ? [`vectors: ${row.vectors.error}`]
-      : row.vectors.failures.map((f) => `vector ${f}`)),
+      : vectorFailures(row.vectors).map((f) => `vector ${f}`)),
     ...(row.example.error
       ? [`example: ${row.example.error}`]
       : row.example.failures.map((f) => `example ${f}`)),

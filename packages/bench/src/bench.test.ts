@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { checkTargets, renderMarkdown } from "./report.js";
+import { checkTargets, formatComparisons, renderMarkdown, slowerRoundsNeeded } from "./report.js";
 import { runBench } from "./run.js";
-import { CORE_HANDLE, CORE_VERIFY, FLOOR } from "./verification.js";
+import {
+  CORE_HANDLE,
+  CORE_HANDLE_COMBINED,
+  CORE_VERIFY,
+  CORE_VERIFY_COMBINED,
+  FLOOR,
+} from "./verification.js";
 
 // The smoke run keeps the bench from rotting: every case still runs and every verification is
 // still checked, with counts too small for any timing to mean anything (none is asserted).
@@ -17,6 +23,7 @@ describe("pnpm bench, smoke mode", () => {
         expect.arrayContaining([
           FLOOR,
           CORE_VERIFY,
+          CORE_VERIFY_COMBINED,
           "svix",
           "standardwebhooks",
           "stripe constructEvent",
@@ -27,7 +34,7 @@ describe("pnpm bench, smoke mode", () => {
       for (const row of size.rows) expect(row.opsPerSec).toBeGreaterThan(0);
     }
     for (const size of results.handle ?? []) {
-      expect(size.rows.map((row) => row.name)).toEqual([FLOOR, CORE_HANDLE]);
+      expect(size.rows.map((row) => row.name)).toEqual([FLOOR, CORE_HANDLE, CORE_HANDLE_COMBINED]);
     }
     expect(results.handle).toHaveLength(4);
 
@@ -54,8 +61,18 @@ describe("pnpm bench, smoke mode", () => {
     expect(results.memory?.withinBound).toBe(true);
     expect(results.memory?.storeSizeAfter).toBe(results.memory?.maxEntries);
 
+    // Both header formats at every size, for verify() and handle(); one smoke round decides nothing.
+    const comparisons = formatComparisons(results);
+    expect(comparisons.map((entry) => `${entry.part} ${entry.size}`)).toEqual(
+      ["verification", "handle"].flatMap((part) =>
+        ["256 B", "4 KiB", "64 KiB", "1 MiB"].map((size) => `${part} ${size}`),
+      ),
+    );
+    for (const entry of comparisons) expect(entry.measurablySlower).toBeUndefined();
+
     const markdown = renderMarkdown(results);
     expect(markdown).toContain("Smoke run");
+    expect(markdown).toContain("## Kallima-Signature against the X-Kallima-* pair");
     for (const heading of [
       "## 1. Verification",
       "## 2. `handle()`",
@@ -64,6 +81,16 @@ describe("pnpm bench, smoke mode", () => {
     ]) {
       expect(markdown).toContain(heading);
     }
-    expect(checkTargets(results).map((check) => check.target)).toHaveLength(5);
+    expect(checkTargets(results).map((check) => check.target)).toHaveLength(6);
   }, 300_000);
+});
+
+describe("the sign test behind the Kallima-Signature verdict", () => {
+  it("needs 9 slower rounds of 10, and cannot decide with too few rounds", () => {
+    // P(at least 9 of 10 | a fair coin) = 11/1024; P(at least 8 of 10) = 56/1024, above 5 %.
+    expect(slowerRoundsNeeded(10)).toBe(9);
+    expect(slowerRoundsNeeded(5)).toBe(5);
+    expect(slowerRoundsNeeded(4)).toBeUndefined();
+    expect(slowerRoundsNeeded(1)).toBeUndefined();
+  });
 });

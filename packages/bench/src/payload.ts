@@ -70,6 +70,17 @@ export function kallimaDelivery(
   return { id, body, timestamp, signature: kallimaSign(secret, timestamp, body) };
 }
 
+/**
+ * The same delivery's `Kallima-Signature` value (`t=…,v1=…`, PROTOCOL.md), built here rather
+ * than by the core's signer: the timestamp and the HMAC are those of the X- headers, so the two
+ * formats differ only in how the header is laid out.
+ */
+export function kallimaSignatureHeader(
+  delivery: Pick<KallimaDelivery, "timestamp" | "signature">,
+): string {
+  return `t=${delivery.timestamp},v1=${delivery.signature}`;
+}
+
 const FLOOR_TOLERANCE_SECONDS = 300;
 
 /**

@@ -3,9 +3,13 @@ import { median } from "./measure.js";
 import type { BenchResults } from "./run.js";
 import {
   CORE_HANDLE,
+  CORE_HANDLE_COMBINED,
   CORE_VERIFY,
+  CORE_VERIFY_COMBINED,
   FLOOR_AWAITED,
+  FORMAT_PAIRS,
   formatOps,
+  pairedRatio,
   type SizeResult,
 } from "./verification.js";
 
@@ -29,6 +33,71 @@ function row(size: SizeResult, name: string) {
 
 function ratio(value: number): string {
   return `${value.toFixed(2)}×`;
+}
+
+/** The one-sided sign test's level for "the combined header is slower". */
+const SIGN_TEST_LEVEL = 0.05;
+
+/**
+ * The fewest rounds out of `n` in which the Kallima-Signature row must be the slower one before
+ * chance (each round a coin flip when both forms cost the same) explains it at
+ * {@link SIGN_TEST_LEVEL}; undefined when even `n` of `n` would not (too few rounds).
+ */
+export function slowerRoundsNeeded(n: number): number | undefined {
+  let tail = 0;
+  let choose = 1;
+  // Walks k down from n, adding C(n, k) / 2^n to the upper tail.
+  for (let k = n; k >= 0; k -= 1) {
+    if (k < n) choose = (choose * (k + 1)) / (n - k);
+    tail += choose / 2 ** n;
+    if (tail > SIGN_TEST_LEVEL) return k === n ? undefined : k + 1;
+  }
+  return 0;
+}
+
+export interface FormatComparison {
+  part: "verification" | "handle";
+  size: string;
+  pairToFloor: number;
+  combinedToFloor: number;
+  /** Kallima-Signature against the X- pair: median of per-round ratios (1 = same cost). */
+  combinedToPair: number;
+  perRound: number[];
+  /** Rounds in which the Kallima-Signature row was the slower one. */
+  slowerRounds: number;
+  rounds: number;
+  /** Slower in so many rounds that the sign test rules out chance (undefined: too few rounds). */
+  measurablySlower: boolean | undefined;
+}
+
+/** The Kallima-Signature rows read against the X-Kallima-* rows of the same run and sizes. */
+export function formatComparisons(results: BenchResults): FormatComparison[] {
+  const comparisons: FormatComparison[] = [];
+  for (const { part, pair, combined } of FORMAT_PAIRS) {
+    for (const size of results[part] ?? []) {
+      const a = row(size, combined);
+      const b = row(size, pair);
+      // A benchmarks.json from before the second format has no such rows.
+      if (!a || !b) continue;
+      const perRound = a.rounds.map((ops, round) => ops / b.rounds[round]!);
+      const combinedToPair = pairedRatio(a, b);
+      const slowerRounds = perRound.filter((value) => value < 1).length;
+      const needed = slowerRoundsNeeded(perRound.length);
+      comparisons.push({
+        part,
+        size: size.size,
+        pairToFloor: b.ratioToFloor,
+        combinedToFloor: a.ratioToFloor,
+        combinedToPair,
+        perRound,
+        slowerRounds,
+        rounds: perRound.length,
+        measurablySlower:
+          needed === undefined ? undefined : combinedToPair < 1 && slowerRounds >= needed,
+      });
+    }
+  }
+  return comparisons;
 }
 
 /** The issue's targets, checked against this run's numbers (recorded, never asserted). */
@@ -65,6 +134,22 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       target: "handle() ≥ 0.90× the floor",
       met: ratios.every((entry) => entry.ratio >= 0.9),
       detail: ratios.map((entry) => `${entry.size} ${ratio(entry.ratio)}`).join(", "),
+    });
+  }
+  const comparisons = formatComparisons(results);
+  if (comparisons.length > 0) {
+    const slower = comparisons.filter((entry) => entry.measurablySlower === true);
+    const undecided = comparisons.some((entry) => entry.measurablySlower === undefined);
+    checks.push({
+      target:
+        "Kallima-Signature costs nothing measurable against the X-Kallima-* pair (verify() and handle(), every size)",
+      met: slower.length > 0 ? false : undecided ? undefined : true,
+      detail: comparisons
+        .map(
+          (entry) =>
+            `${entry.part === "handle" ? "handle()" : "verify()"} ${entry.size} ${entry.combinedToPair.toFixed(3)}×${entry.measurablySlower ? " (slower)" : ""}`,
+        )
+        .join(", "),
     });
   }
   if (results.http) {
@@ -119,8 +204,11 @@ function sizeTable(size: SizeResult): string[] {
     "|---|---:|---:|---|",
   ];
   for (const entry of size.rows) {
-    const name =
-      entry.name === CORE_VERIFY || entry.name === CORE_HANDLE ? `**${entry.name}**` : entry.name;
+    const name = [CORE_VERIFY, CORE_VERIFY_COMBINED, CORE_HANDLE, CORE_HANDLE_COMBINED].includes(
+      entry.name,
+    )
+      ? `**${entry.name}**`
+      : entry.name;
     lines.push(
       `| ${name} | ${formatOps(entry.opsPerSec)} | ${entry.ratioToFloor.toFixed(2)} | ${formatOps(Math.min(...entry.rounds))}–${formatOps(Math.max(...entry.rounds))} |`,
     );
@@ -143,6 +231,36 @@ function awaitNote(results: BenchResults): string[] {
     const core = row(size, CORE_VERIFY)!;
     lines.push(
       `| ${size.size} | ${awaited.ratioToFloor.toFixed(2)} | ${core.ratioToFloor.toFixed(2)} | ${median(core.rounds.map((ops, round) => ops / awaited.rounds[round]!)).toFixed(2)} |`,
+    );
+  }
+  return lines;
+}
+
+function formatNote(results: BenchResults): string[] {
+  const comparisons = formatComparisons(results);
+  if (comparisons.length === 0) return [];
+  const rounds = comparisons[0]!.rounds;
+  const needed = slowerRoundsNeeded(rounds);
+  const lines = [
+    "",
+    "## Kallima-Signature against the X-Kallima-* pair",
+    "",
+    "The same deliveries (same timestamp, same HMAC, same body) in each of Kallima's header formats, timed side by side in the same rounds:",
+    "`verify({ payload, signature, timestamp })` with the X-Kallima-Signature and X-Kallima-Timestamp values against",
+    "`verify({ payload, signature })` with the `Kallima-Signature: t=…,v1=…` value alone, and `handle()` given either header set",
+    "(the X- set also costs a lookup of the absent Kallima-Signature header, since that header wins when present).",
+    "Both are also read against the same floor. *KS ÷ X-* is the median of the per-round ratios of the two rows (below 1: the combined header costs more).",
+    "",
+    needed === undefined
+      ? `With ${rounds} round(s) no sign test can tell the two forms apart: the verdict below is *not measured*.`
+      : `*Measurable* means a one-sided sign test at ${SIGN_TEST_LEVEL * 100} %: the Kallima-Signature row was the slower one in at least ${needed} of the ${rounds} rounds (and its median ratio is below 1). Otherwise the run cannot tell the two forms apart.`,
+    "",
+    "| part | size | X- pair × floor | Kallima-Signature × floor | KS ÷ X- (median) | KS ÷ X-, slowest–fastest round | KS slower in | measurably slower |",
+    "|---|---|---:|---:|---:|---|---:|---|",
+  ];
+  for (const entry of comparisons) {
+    lines.push(
+      `| ${entry.part === "handle" ? "`handle()`" : "`verify()`"} | ${entry.size} | ${entry.pairToFloor.toFixed(2)} | ${entry.combinedToFloor.toFixed(2)} | ${entry.combinedToPair.toFixed(3)} | ${Math.min(...entry.perRound).toFixed(3)}–${Math.max(...entry.perRound).toFixed(3)} | ${entry.slowerRounds}/${entry.rounds} | ${entry.measurablySlower === undefined ? "not measured" : entry.measurablySlower ? "**yes**" : "no"} |`,
     );
   }
   return lines;
@@ -199,7 +317,7 @@ export function renderMarkdown(results: BenchResults, notes: string[] = []): str
   if (results.verification) {
     out.push("", "## 1. Verification", "");
     out.push(
-      "`WebhookVerifier.verify()` against the floor and the peers. Higher is better; × floor is the median of per-round ratios to the floor.",
+      "`WebhookVerifier.verify()` against the floor and the peers, given the X-Kallima-* values (the row ending in *Kallima-Signature*: the same delivery's `Kallima-Signature` value alone). Higher is better; × floor is the median of per-round ratios to the floor.",
     );
     for (const size of results.verification) out.push("", ...sizeTable(size));
     out.push(...awaitNote(results));
@@ -207,10 +325,11 @@ export function renderMarkdown(results: BenchResults, notes: string[] = []): str
   if (results.handle) {
     out.push("", "## 2. `handle()`", "");
     out.push(
-      "`createWebhookHandler().handle()`: verify, claim in the memory store, run an empty handler, mark done; against the same floor (which only verifies).",
+      "`createWebhookHandler().handle()`: verify, claim in the memory store, run an empty handler, mark done; against the same floor (which only verifies). Given the X-Kallima-* headers, or (the row ending in *Kallima-Signature*) the `Kallima-Signature` header alone, each row with its own handler and store.",
     );
     for (const size of results.handle) out.push("", ...sizeTable(size));
   }
+  out.push(...formatNote(results));
   if (results.http) {
     out.push("", "## 3. Adapters end to end over HTTP", "");
     out.push(

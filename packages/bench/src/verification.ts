@@ -10,14 +10,25 @@ import {
   KALLIMA_SECRET,
   type KallimaDelivery,
   kallimaDelivery,
+  kallimaSignatureHeader,
   nowSeconds,
   SIZES,
 } from "./payload.js";
 
 export const FLOOR = "floor (node:crypto, hand-written)";
 export const FLOOR_AWAITED = "floor, awaited (diagnostic)";
+// The X-Kallima-* rows keep the names of the runs before the second format, so that a row of
+// an older benchmarks.json is the same path as the row of that name today.
 export const CORE_VERIFY = "@kallima/webhooks WebhookVerifier.verify";
+export const CORE_VERIFY_COMBINED = "@kallima/webhooks WebhookVerifier.verify, Kallima-Signature";
 export const CORE_HANDLE = "@kallima/webhooks handle()";
+export const CORE_HANDLE_COMBINED = "@kallima/webhooks handle(), Kallima-Signature";
+
+/** Each `Kallima-Signature` row and the X-Kallima-* row it is read against. */
+export const FORMAT_PAIRS = [
+  { part: "verification", pair: CORE_VERIFY, combined: CORE_VERIFY_COMBINED },
+  { part: "handle", pair: CORE_HANDLE, combined: CORE_HANDLE_COMBINED },
+] as const;
 
 export interface SizeResult {
   size: string;
@@ -41,16 +52,18 @@ function expectId(id: string): (result: unknown) => void {
 }
 
 /**
- * Each row's ratio to the floor is the median of its per-round ratios: a case and the floor
- * timed in the same round saw the same load, which a ratio of medians would not guarantee.
+ * `a` against `b` as the median of per-round ratios: two cases timed in the same round saw the
+ * same load, which a ratio of their medians would not guarantee.
  */
+export function pairedRatio(a: Measured, b: Measured): number {
+  return median(a.rounds.map((ops, round) => ops / b.rounds[round]!));
+}
+
+/** Each row's ratio to the floor, paired by round (see {@link pairedRatio}). */
 function withRatios(rows: Measured[]): SizeResult["rows"] {
   const floor = rows.find((row) => row.name === FLOOR);
   if (!floor) throw new Error("No floor row.");
-  return rows.map((row) => ({
-    ...row,
-    ratioToFloor: median(row.rounds.map((ops, round) => ops / floor.rounds[round]!)),
-  }));
+  return rows.map((row) => ({ ...row, ratioToFloor: pairedRatio(row, floor) }));
 }
 
 function floorCase(delivery: KallimaDelivery): Case {
@@ -129,18 +142,31 @@ async function peerCases(delivery: KallimaDelivery): Promise<Case[]> {
   return cases;
 }
 
-function coreVerifyCase(delivery: KallimaDelivery): Case {
+/**
+ * `verify()` given the same delivery in each header format, by value as a caller that reads the
+ * header itself passes it: the rows differ only in which header is parsed.
+ */
+function coreVerifyCases(delivery: KallimaDelivery): Case[] {
   const { body, timestamp, signature, id } = delivery;
   const verifier = new WebhookVerifier({ secret: KALLIMA_SECRET });
   if (verifier.engine !== "node:crypto") {
     throw new Error(`The core resolved the ${verifier.engine} engine on Node.`);
   }
-  return {
-    name: CORE_VERIFY,
-    run: () => verifier.verify({ payload: body, signature, timestamp }),
-    check: expectId(id),
-    async: true,
-  };
+  const combined = kallimaSignatureHeader(delivery);
+  return [
+    {
+      name: CORE_VERIFY,
+      run: () => verifier.verify({ payload: body, signature, timestamp }),
+      check: expectId(id),
+      async: true,
+    },
+    {
+      name: CORE_VERIFY_COMBINED,
+      run: () => verifier.verify({ payload: body, signature: combined }),
+      check: expectId(id),
+      async: true,
+    },
+  ];
 }
 
 /** Part 1: verification of one body per size, the core against the floor and the peers. */
@@ -156,7 +182,7 @@ export async function benchVerification(
     const cases: Case[] = [
       floor,
       { ...floor, name: FLOOR_AWAITED, run: async () => floor.run(), async: true },
-      coreVerifyCase(delivery),
+      ...coreVerifyCases(delivery),
       ...(await peerCases(delivery)),
     ];
     const rows = withRatios(await measure(cases, batchFor(size.bytes), settings));
@@ -189,48 +215,61 @@ export async function benchHandle(
     const pool = Array.from({ length: poolSize }, (_, i) =>
       kallimaDelivery(size.bytes, `evt_handle_${size.bytes}_${i}`),
     );
-    const requests = pool.map((delivery) => ({
-      id: delivery.id,
-      body: delivery.body,
-      headers: {
+    const headerSets = {
+      pair: (delivery: KallimaDelivery) => ({
         "content-type": "application/json",
         "x-kallima-signature": delivery.signature,
         "x-kallima-timestamp": delivery.timestamp,
-      } as Record<string, string>,
-    }));
-    let handled = 0;
-    const handler = createWebhookHandler({
-      secret: KALLIMA_SECRET,
-      idempotency: { store: memoryStore({ maxEntries: poolSize / 2 }) },
-    }).on("job.completed", () => {
-      handled += 1;
-    });
+      }),
+      combined: (delivery: KallimaDelivery) => ({
+        "content-type": "application/json",
+        "kallima-signature": kallimaSignatureHeader(delivery),
+      }),
+    };
+    const requestsOf = (headers: (delivery: KallimaDelivery) => Record<string, string>) =>
+      pool.map((delivery) => ({
+        id: delivery.id,
+        body: delivery.body,
+        headers: headers(delivery),
+      }));
     let floorNext = 0;
-    let coreNext = 0;
     let expected = "";
-    const cases: Case[] = [
-      {
-        name: FLOOR,
-        run: () => {
-          const request = requests[floorNext++ % poolSize]!;
-          expected = request.id;
-          return floorVerify(
-            KALLIMA_SECRET,
-            request.headers["x-kallima-timestamp"]!,
-            request.headers["x-kallima-signature"]!,
-            request.body,
-          );
-        },
-        check: (event) => {
-          if ((event as { id?: unknown }).id !== expected) {
-            throw new Error(`The floor did not return the event ${expected}.`);
-          }
-        },
+    const floorRequests = requestsOf(headerSets.pair);
+    const floor: Case = {
+      name: FLOOR,
+      run: () => {
+        const request = floorRequests[floorNext++ % poolSize]!;
+        expected = request.id;
+        return floorVerify(
+          KALLIMA_SECRET,
+          request.headers["x-kallima-timestamp"]!,
+          request.headers["x-kallima-signature"]!,
+          request.body,
+        );
       },
-      {
-        name: CORE_HANDLE,
+      check: (event) => {
+        if ((event as { id?: unknown }).id !== expected) {
+          throw new Error(`The floor did not return the event ${expected}.`);
+        }
+      },
+    };
+    // One handler and one store per header format, each cycling through the whole pool: a
+    // shared store would hold the other row's recent ids and answer some calls "duplicate".
+    const handlers = [
+      { name: CORE_HANDLE, requests: requestsOf(headerSets.pair), handled: 0 },
+      { name: CORE_HANDLE_COMBINED, requests: requestsOf(headerSets.combined), handled: 0 },
+    ].map((row) => {
+      const handler = createWebhookHandler({
+        secret: KALLIMA_SECRET,
+        idempotency: { store: memoryStore({ maxEntries: poolSize / 2 }) },
+      }).on("job.completed", () => {
+        row.handled += 1;
+      });
+      let next = 0;
+      const handleCase: Case = {
+        name: row.name,
         run: () => {
-          const request = requests[coreNext++ % poolSize]!;
+          const request = row.requests[next++ % poolSize]!;
           expected = request.id;
           return handler.handle({ headers: request.headers, rawBody: request.body });
         },
@@ -241,15 +280,23 @@ export async function benchHandle(
             event?: { id: string };
           };
           if (outcome !== "handled" || status !== 200 || event?.id !== expected) {
-            throw new Error(`handle() answered ${status} ${outcome} for ${expected}.`);
+            throw new Error(`${row.name} answered ${status} ${outcome} for ${expected}.`);
           }
         },
         async: true,
-      },
-    ];
-    const before = handled;
-    const rows = withRatios(await measure(cases, batchFor(size.bytes), settings));
-    if (handled === before) throw new Error("The event handler never ran.");
+      };
+      return { row, handleCase };
+    });
+    const rows = withRatios(
+      await measure(
+        [floor, ...handlers.map(({ handleCase }) => handleCase)],
+        batchFor(size.bytes),
+        settings,
+      ),
+    );
+    for (const { row } of handlers) {
+      if (row.handled === 0) throw new Error(`The event handler of ${row.name} never ran.`);
+    }
     results.push({ size: size.label, bytes: size.bytes, rows });
     log(`handle ${size.label}: ${summary(rows)}`);
   }
@@ -263,7 +310,13 @@ export function formatOps(opsPerSec: number): string {
 }
 
 function summary(rows: SizeResult["rows"]): string {
-  return rows
-    .map((row) => `${row.name} ${formatOps(row.opsPerSec)}/s (${row.ratioToFloor.toFixed(2)}x)`)
-    .join(", ");
+  const each = rows.map(
+    (row) => `${row.name} ${formatOps(row.opsPerSec)}/s (${row.ratioToFloor.toFixed(2)}x)`,
+  );
+  for (const { pair, combined } of FORMAT_PAIRS) {
+    const a = rows.find((row) => row.name === combined);
+    const b = rows.find((row) => row.name === pair);
+    if (a && b) each.push(`Kallima-Signature / X- pair ${pairedRatio(a, b).toFixed(3)}`);
+  }
+  return each.join(", ");
 }

@@ -3,5 +3,4 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { checkVectors } from "./check-vectors.mjs";
 
-const { vectors } = JSON.parse(readFileSync(process.argv[2], "utf8"));
-console.log(JSON.stringify(await checkVectors(vectors)));
+console.log(JSON.stringify(await checkVectors(JSON.parse(readFileSync(process.argv[2], "utf8")))));
