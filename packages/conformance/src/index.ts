@@ -1,5 +1,8 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { registerContractCases } from "./contract.js";
+
+export { expectExportParity } from "./contract.js";
 
 /** The event shape handlers receive, as far as this suite relies on it. */
 export interface ConformanceEvent {
@@ -8,14 +11,26 @@ export interface ConformanceEvent {
   data: unknown;
 }
 
-type Handler = (event: ConformanceEvent) => unknown;
+type Handler = (event: ConformanceEvent, context: unknown) => unknown;
+
+/** One secret, or several during a rotation. */
+export type ConformanceSecret = string | string[];
+
+/** A logger as the core takes it. */
+export interface ConformanceLogger {
+  error(message: string, details: { code: string; status: number }): void;
+  warn(message: string, details: { code: string; status: number }): void;
+}
 
 /** Options passed to the adapter under test: a subset of the core's handler options. */
 export interface ConformanceOptions {
-  secret: string;
+  secret:
+    | ConformanceSecret
+    | ((context: unknown) => ConformanceSecret | Promise<ConformanceSecret>);
   on: { "job.completed"?: Handler; "job.failed"?: Handler; "webhook.test"?: Handler };
   maxBodyBytes?: number;
   idempotency?: { store: never };
+  logger?: ConformanceLogger | false;
 }
 
 /** A raw delivery: headers and the exact body bytes. */
@@ -64,10 +79,23 @@ export interface ConformanceTarget {
    * which answer it: typically 404). Either way no handler runs. Default `"405"`.
    */
   otherMethods?: "405" | "passes-on";
+  /** The adapter contract's cases (context, secrets, logging, content types, verify-only). */
+  contract?: ContractTarget;
+}
+
+/** What the adapter contract's cases need from an adapter besides `setup`. */
+export interface ContractTarget {
+  /** True when a handler's second argument is the context this adapter promises (its README says which). */
+  isFrameworkContext(context: unknown): boolean;
+  /**
+   * Mounts the adapter's verify-only helper with these options in front of a route of the app's
+   * own that answers 200 `{ "verified": <event id> }`. Throws (or rejects) as the helper does.
+   */
+  setupVerifyOnly(options: Record<string, unknown>): ConformanceApp | Promise<ConformanceApp>;
 }
 
 export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
-const OTHER_SECRET = "whsec_someOtherEndpointSecret0123456789abcd";
+export const OTHER_SECRET = "whsec_someOtherEndpointSecret0123456789abcd";
 
 /** Kallima's two header formats: the webhooks guide's pair, and the API reference's one header. */
 export type DeliveryFormat = "x-headers" | "kallima-signature";
@@ -100,7 +128,7 @@ export function eventBody(type: string, data: unknown, id = `evt_${randomUUID()}
   });
 }
 
-const completed = (id?: string) =>
+export const completed = (id?: string) =>
   eventBody("job.completed", { id: "job_1", status: "completed" }, id);
 
 function deferred() {
@@ -111,7 +139,7 @@ function deferred() {
   return { promise, resolve };
 }
 
-function errorCode(response: ConformanceResponse): unknown {
+export function errorCode(response: ConformanceResponse): unknown {
   return (JSON.parse(response.body) as { error?: { code?: unknown } }).error?.code;
 }
 
@@ -124,6 +152,8 @@ function errorCode(response: ConformanceResponse): unknown {
  * ```
  */
 export function runConformanceSuite(name: string, target: ConformanceTarget): void {
+  // Most adapters log failures by default; keep the suite's output readable.
+  const quiet: ConformanceLogger = { error() {}, warn() {} };
   describe(`conformance: ${name}`, () => {
     const open: ConformanceApp[] = [];
     afterEach(async () => {
@@ -135,6 +165,7 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
       const app = await target.setup({
         secret: CONFORMANCE_SECRET,
         on,
+        logger: quiet,
         ...(store ? { idempotency: { store: store as never } } : {}),
         ...extra,
       });
@@ -404,6 +435,8 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
         expect(response.status).toBeGreaterThanOrEqual(400);
       }
     });
+
+    if (target.contract) registerContractCases(target, target.contract, mount, open);
 
     it("never echoes the secret or the body in an error answer", async () => {
       const app = await mount({ "job.completed": () => {} });
