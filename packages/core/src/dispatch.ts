@@ -15,6 +15,17 @@ export type EventHandlers<TContext = unknown> = {
   [TType in KallimaEventType]?: EventHandler<KallimaEvent<TType>, TContext>;
 };
 
+/**
+ * Keys of an `on` map that are not event types, each mapped to a message that the compiler
+ * shows instead of an error naming this library's internal types.
+ */
+export type UnknownEventTypes<TOn> = {
+  [K in Exclude<
+    keyof TOn,
+    KallimaEventType
+  >]: `"${K & string}" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap`;
+};
+
 /** A handler as stored: the registry serves every type and every context. */
 export type AnyEventHandler = EventHandler<VerifiedKallimaEvent, unknown>;
 

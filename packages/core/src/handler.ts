@@ -6,6 +6,7 @@ import {
   type EventHandlers,
   HandlerRegistry,
   isPromiseLike,
+  type UnknownEventTypes,
 } from "./dispatch.js";
 import {
   KallimaWebhookError,
@@ -188,8 +189,11 @@ function asWebhookError(error: unknown): KallimaWebhookError | undefined {
  * export default { fetch: (request: Request) => webhooks.fetch(request) };
  * ```
  */
-export function createWebhookHandler<TContext = unknown>(
-  options: WebhookHandlerOptions<TContext>,
+export function createWebhookHandler<TContext = unknown, TOn = EventHandlers<TContext>>(
+  options: Omit<WebhookHandlerOptions<TContext>, "on"> & {
+    /** Handlers by event type. More can be added with `.on()`. */
+    on?: TOn & EventHandlers<TContext> & UnknownEventTypes<TOn>;
+  },
 ): WebhookHandler<TContext> {
   return buildWebhookHandler(options, {});
 }

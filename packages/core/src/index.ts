@@ -5,7 +5,7 @@ export {
   readStreamWithLimit,
 } from "./body.js";
 export { DEFAULT_DEADLINE_MS } from "./delivery.js";
-export type { EventHandler, EventHandlers } from "./dispatch.js";
+export type { EventHandler, EventHandlers, UnknownEventTypes } from "./dispatch.js";
 export {
   type ConfigErrorCode,
   HandlerFailedError,

@@ -8,6 +8,7 @@ import {
   type KallimaEvent,
   type KallimaEventType,
   type KallimaProblem,
+  type UnknownEventTypes,
   type UnknownKallimaEvent,
   type VerifiedKallimaEvent,
   type WebhookResult,
@@ -51,6 +52,18 @@ describe("event types", () => {
       .on("job.failed", (event) => expectTypeOf(event.type).toEqualTypeOf<"job.failed">())
       // @ts-expect-error unknown types need onUnhandled or a KallimaEventMap augmentation
       .on("job.exploded", () => {});
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    createWebhookHandler({
+      secret: "whsec_typo",
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
   });
 
   it("rejects a typo in the handler map", () => {

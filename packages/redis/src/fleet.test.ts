@@ -97,6 +97,42 @@ describe.skipIf(!available)("several receiver processes sharing one Redis", () =
     expect(await count("effects", id)).toBe(1);
   }, 30_000);
 
+  it("keeps a slow handler's claim past its lease by renewing it, so no other process runs it", async () => {
+    // Leases of one second, renewed by the core every third of that while the handler runs 3 s.
+    const options = {
+      redisUrl: server.url,
+      keyPrefix,
+      secret: CONFORMANCE_SECRET,
+      leaseSeconds: 1,
+    };
+    const [slow, other] = await Promise.all([
+      Receiver.start({ ...options, client: "ioredis" }),
+      Receiver.start({ ...options, client: "redis" }),
+    ]);
+    extra.push(slow, other);
+    const id = `evt_${randomUUID()}`;
+    const body = eventBody(
+      "job.completed",
+      { id: "job_1", status: "completed", delayMs: 3000 },
+      id,
+    );
+    const started = Date.now();
+    const running = slow.send(signDelivery(body));
+    // Well past the first lease and the next, the claim still holds on the other process.
+    for (const at of [1500, 2500]) {
+      await sleep(Math.max(0, started + at - Date.now()));
+      const during = await other.send(signDelivery(body));
+      expect(during.status).toBe(409);
+      expect(await redis.pttl(`${keyPrefix}store:${id}`)).toBeGreaterThan(0);
+    }
+    const first = await running;
+    expect([first.status, outcome(first)]).toEqual([200, "handled"]);
+    const after = await other.send(signDelivery(body));
+    expect([after.status, outcome(after)]).toEqual([200, "duplicate"]);
+    expect(await count("attempts", id)).toBe(1);
+    expect(await count("effects", id)).toBe(1);
+  }, 30_000);
+
   it("lets the next delivery run an event whose claimant crashed, once its lease lapses", async () => {
     const crashing = await Receiver.start({
       redisUrl: server.url,

@@ -12,7 +12,13 @@ import {
 } from "@kallima/webhooks-conformance";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStoreTimeoutError, redisStore } from "./index.js";
-import { CLIENT_KINDS, connectClient, type TestClient } from "./test-support/clients.js";
+import {
+  CLIENT_KINDS,
+  connectClient,
+  hasCommandTimeout,
+  type TestClient,
+  timesOutSentCommands,
+} from "./test-support/clients.js";
 import { startNodeApp } from "./test-support/http.js";
 import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
@@ -56,15 +62,20 @@ describe.skipIf(!available).each(CLIENT_KINDS)("Redis outages with a %s client",
   });
 
   async function receiver(
-    options: { onStoreError?: "reject" | "process"; timeoutMs?: number } = {},
+    options: {
+      onStoreError?: "reject" | "process";
+      timeoutMs?: number;
+      client?: TestClient;
+      keyPrefix?: string;
+    } = {},
   ) {
     const runs: string[] = [];
     const errors: { error: KallimaWebhookError; status: number }[] = [];
     const app = await startNodeApp({
       secret: CONFORMANCE_SECRET,
       idempotency: {
-        store: redisStore(redis.client, {
-          keyPrefix: `outage:${randomUUID()}:`,
+        store: redisStore((options.client ?? redis).client, {
+          keyPrefix: options.keyPrefix ?? `outage:${randomUUID()}:`,
           ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         }),
         ...(options.onStoreError ? { onStoreError: options.onStoreError } : {}),
@@ -132,10 +143,23 @@ describe.skipIf(!available).each(CLIENT_KINDS)("Redis outages with a %s client",
     expect(errors[0]?.error).toBeInstanceOf(IdempotencyStoreError);
   }, 30_000);
 
+  // Waits until `client` answers a PING: after a pause, every command it had sent before has run.
+  async function answering(client: TestClient) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await client.command(["PING"]);
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(50);
+      }
+    }
+  }
+
   // CLIENT PAUSE holds every client's commands: Redis is up but silent, as when overloaded.
-  // The claim that timed out runs when the pause ends (after ioredis's own commandTimeout in the
-  // test client options, so its answer is lost there), and the release the store queued behind
-  // it must free the lease, so that the retry is not kept waiting for 60 s.
+  // The claim that timed out runs when the pause ends, and the cleanup the store sent after it
+  // must void it, so that the retry is not kept waiting for a whole lease (60 s).
   async function pausedClaim({ coldScripts }: { coldScripts: boolean }) {
     const { app, runs, errors } = await receiver({ timeoutMs: 200 });
     const control = await connectClient(kind, server.url);
@@ -169,6 +193,78 @@ describe.skipIf(!available).each(CLIENT_KINDS)("Redis outages with a %s client",
   it("frees a timed-out claim that met a cold script cache once Redis answered", async () => {
     await pausedClaim({ coldScripts: true });
   }, 30_000);
+
+  // The orphan lease: the client's own commandTimeout can fire before the store's timeoutMs,
+  // and then the claim fails with the client's error, not the store's. Whichever fires first,
+  // the claim still runs once Redis resumes, and must not hold the event for a lease.
+  if (hasCommandTimeout(kind)) {
+    const TIMEOUT_MS = 300;
+    const PAUSE_MS = 1500;
+    it.each([
+      ["below", 150],
+      ["equal to", TIMEOUT_MS],
+      ["above", 600],
+    ])(
+      "leaves no lease behind a claim paused past a client commandTimeout %s timeoutMs",
+      async (_, commandTimeoutMs) => {
+        const client = await connectClient(kind, server.url, { commandTimeoutMs });
+        const control = await connectClient(kind, server.url);
+        try {
+          const keyPrefix = `orphan:${randomUUID()}:`;
+          const { app, runs, errors } = await receiver({
+            client,
+            keyPrefix,
+            timeoutMs: TIMEOUT_MS,
+          });
+          // A first delivery loads the scripts, so that the paused claim is a single EVALSHA.
+          expect((await app.send(signDelivery(completed(`evt_${randomUUID()}`)))).status).toBe(200);
+          runs.length = 0;
+
+          await control.command(["CLIENT", "PAUSE", String(PAUSE_MS), "ALL"]);
+          const id = `evt_${randomUUID()}`;
+          const started = Date.now();
+          const response = await app.send(signDelivery(completed(id)));
+          // A store fault, answered while Redis is still paused.
+          expect(response.status).toBe(503);
+          expect(errorCode(response)).toBe("idempotency_store_unavailable");
+          expect(Number(response.headers["retry-after"])).toBeGreaterThan(0);
+          expect(Date.now() - started).toBeLessThan(PAUSE_MS - 300);
+          expect(runs).toEqual([]);
+          expect(errors).toHaveLength(1);
+          const cause = errors[0]?.error.cause;
+          expect(errors[0]?.error).toBeInstanceOf(IdempotencyStoreError);
+          // Which timeout answered: the client's below timeoutMs, the store's above it (equal:
+          // either). node-redis does not time out a command it has sent: the store answers.
+          if (!timesOutSentCommands(kind) || commandTimeoutMs > TIMEOUT_MS) {
+            expect(cause).toBeInstanceOf(RedisStoreTimeoutError);
+          } else if (commandTimeoutMs < TIMEOUT_MS) {
+            expect(cause).not.toBeInstanceOf(RedisStoreTimeoutError);
+          }
+
+          // Once the store's connection answers again, the claim and its cleanup have both run.
+          await answering(client);
+          expect(Date.now() - started).toBeGreaterThanOrEqual(PAUSE_MS - 100);
+          // Nothing holds the event: no lease, only the tombstone of the failed claim's token,
+          // which lapses after one lease.
+          expect(await control.get(`${keyPrefix}${id}`)).toBeNull();
+          const tombstones = await control.keys(`${keyPrefix}${id}:void:*`);
+          expect(tombstones).toHaveLength(1);
+          expect(await control.get(tombstones[0]!)).toBe("void");
+          expect(await control.pttl(tombstones[0]!)).toBeLessThanOrEqual(60_000);
+
+          // The sender's retry is claimed at once (not 409 for a lease) and runs the handler.
+          const retried = await app.send(signDelivery(completed(id)));
+          expect([retried.status, outcome(retried)]).toEqual([200, "handled"]);
+          expect(runs).toEqual([id]);
+          expect(await control.get(`${keyPrefix}${id}`)).toBe("done");
+        } finally {
+          await client.close();
+          await control.close();
+        }
+      },
+      30_000,
+    );
+  }
 
   it("answers 200 when marking done fails after the handler succeeded, and reports it", async () => {
     const runs: string[] = [];

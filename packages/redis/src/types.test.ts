@@ -12,7 +12,12 @@ import type {
   RedisClusterType as RedisClusterType5,
 } from "redis-v5";
 import { describe, expectTypeOf, it } from "vitest";
-import { type RedisStoreClient, type RedisStoreOptions, redisStore } from "./index.js";
+import {
+  type RedisIdempotencyStore,
+  type RedisStoreClient,
+  type RedisStoreOptions,
+  redisStore,
+} from "./index.js";
 
 describe("types", () => {
   it("takes ioredis clients and clusters, v5 and v6", () => {
@@ -32,7 +37,10 @@ describe("types", () => {
 
   it("refuses what is not a Redis client, and gives an IdempotencyStore", () => {
     expectTypeOf<{ get(key: string): Promise<string> }>().not.toExtend<RedisStoreClient>();
-    expectTypeOf(redisStore).returns.toEqualTypeOf<IdempotencyStore>();
+    expectTypeOf(redisStore).returns.toEqualTypeOf<RedisIdempotencyStore>();
+    expectTypeOf<RedisIdempotencyStore>().toExtend<IdempotencyStore>();
+    // The core renews a lease every third of leaseSeconds: the store always says it.
+    expectTypeOf<RedisIdempotencyStore["leaseSeconds"]>().toEqualTypeOf<number>();
     expectTypeOf<RedisStoreOptions>().toEqualTypeOf<{
       keyPrefix?: string;
       leaseSeconds?: number;

@@ -12,6 +12,8 @@ export interface TestClient {
   get(key: string): Promise<string | null>;
   pttl(key: string): Promise<number>;
   incr(key: string): Promise<number>;
+  /** The keys matching a glob pattern (`KEYS`: fine on a test server). */
+  keys(pattern: string): Promise<string[]>;
   scriptFlush(): Promise<unknown>;
   /** Sends any command, such as `["CLIENT", "PAUSE", "1000"]`. */
   command(args: string[]): Promise<unknown>;
@@ -23,21 +25,42 @@ export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 const ignore = () => {};
 
+/** How a test client is set up beyond the defaults below. */
+export interface ClientOptions {
+  /**
+   * The client's own per-command timeout, in ms (ioredis `commandTimeout`, node-redis v5+
+   * `commandOptions.timeout`; node-redis v4 has none and ignores it). Default: 1000 for
+   * ioredis, none for node-redis.
+   */
+  commandTimeoutMs?: number;
+}
+
+/** The client kinds that have a per-command timeout of their own. */
+export const hasCommandTimeout = (kind: ClientKind): boolean => kind !== "redis@4";
+
+/**
+ * The client kinds whose command timeout also fails a command already sent to Redis, which
+ * then still runs there: ioredis. node-redis's `commandOptions.timeout` only bounds the wait
+ * before a command is written to the socket, so a sent command is never timed out by it.
+ */
+export const timesOutSentCommands = (kind: ClientKind): boolean => kind.startsWith("ioredis");
+
 // Short timeouts and no offline queue, as the README recommends: with Redis down, a command
 // fails at once instead of waiting for a reconnection, so the receiver answers 503 quickly.
-const IOREDIS_OPTIONS = {
+const ioredisOptions = ({ commandTimeoutMs = 1000 }: ClientOptions) => ({
   lazyConnect: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 500,
-  commandTimeout: 1000,
+  commandTimeout: commandTimeoutMs,
   retryStrategy: () => 100,
-};
+});
 
 interface IoRedisLike {
   get(key: string): Promise<string | null>;
   pttl(key: string): Promise<number>;
   incr(key: string): Promise<number>;
+  keys(pattern: string): Promise<string[]>;
   script(subcommand: "FLUSH"): Promise<unknown>;
   call(command: string, ...args: string[]): Promise<unknown>;
   on(event: "error", listener: () => void): unknown;
@@ -55,22 +78,25 @@ async function ioredis(kind: ClientKind, client: IoRedisLike & RedisStoreClient)
     get: (key: string) => client.get(key),
     pttl: (key: string) => client.pttl(key),
     incr: (key: string) => client.incr(key),
+    keys: (pattern: string) => client.keys(pattern),
     scriptFlush: () => client.script("FLUSH"),
     command: ([name = "", ...args]: string[]) => client.call(name, ...args),
     close: async () => client.disconnect(),
   } satisfies TestClient;
 }
 
-const nodeRedisOptions = (url: string) => ({
+const nodeRedisOptions = (url: string, { commandTimeoutMs }: ClientOptions) => ({
   url,
   disableOfflineQueue: true,
   socket: { connectTimeout: 500, reconnectStrategy: () => 100 },
+  ...(commandTimeoutMs === undefined ? {} : { commandOptions: { timeout: commandTimeoutMs } }),
 });
 
 interface NodeRedisLike {
   get(key: string): Promise<string | null>;
   pTTL(key: string): Promise<number>;
   incr(key: string): Promise<number>;
+  keys(pattern: string): Promise<string[]>;
   scriptFlush(): Promise<unknown>;
   sendCommand(args: string[]): Promise<unknown>;
   on(event: "error", listener: () => void): unknown;
@@ -88,6 +114,7 @@ async function nodeRedis(kind: ClientKind, client: NodeRedisLike & RedisStoreCli
     get: (key: string) => client.get(key),
     pttl: (key: string) => client.pTTL(key),
     incr: (key: string) => client.incr(key),
+    keys: (pattern: string) => client.keys(pattern),
     scriptFlush: () => client.scriptFlush(),
     command: (args: string[]) => client.sendCommand(args),
     close: async () => {
@@ -97,17 +124,22 @@ async function nodeRedis(kind: ClientKind, client: NodeRedisLike & RedisStoreCli
 }
 
 /** Connects a client of the given library and major version to `url`. */
-export function connectClient(kind: ClientKind, url: string): Promise<TestClient> {
+export function connectClient(
+  kind: ClientKind,
+  url: string,
+  options: ClientOptions = {},
+): Promise<TestClient> {
   switch (kind) {
     case "ioredis":
-      return ioredis(kind, new IoRedis6(url, IOREDIS_OPTIONS));
+      return ioredis(kind, new IoRedis6(url, ioredisOptions(options)));
     case "ioredis@5":
-      return ioredis(kind, new IoRedis5(url, IOREDIS_OPTIONS));
+      return ioredis(kind, new IoRedis5(url, ioredisOptions(options)));
     case "redis":
-      return nodeRedis(kind, createClient6(nodeRedisOptions(url)));
+      return nodeRedis(kind, createClient6(nodeRedisOptions(url, options)));
     case "redis@5":
-      return nodeRedis(kind, createClient5(nodeRedisOptions(url)));
+      return nodeRedis(kind, createClient5(nodeRedisOptions(url, options)));
     case "redis@4":
-      return nodeRedis(kind, createClient4(nodeRedisOptions(url)));
+      // node-redis v4 has no per-command timeout.
+      return nodeRedis(kind, createClient4(nodeRedisOptions(url, {})));
   }
 }

@@ -15,9 +15,9 @@ export async function startNodeApp(
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   return {
-    async send({ headers, body }) {
+    async send({ headers, body, method = "POST" }) {
       const response = await fetch(`http://127.0.0.1:${port}/kallima-events`, {
-        method: "POST",
+        method,
         headers,
         body,
       });

@@ -89,7 +89,7 @@ export class Receiver {
   /** Delivers a request over HTTP; rejects when the connection drops (the process crashed). */
   async send(request: ConformanceRequest): Promise<ConformanceResponse> {
     const response = await fetch(`http://127.0.0.1:${this.port}/kallima-events`, {
-      method: "POST",
+      method: request.method ?? "POST",
       headers: request.headers,
       body: request.body,
     });

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? "redis-server";
 
@@ -31,21 +34,33 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+export interface RedisServerOptions {
+  /**
+   * Runs in cluster mode (its cluster config in a temporary folder). The node starts with no
+   * slots: the test assigns them (`CLUSTER ADDSLOTSRANGE 0 16383`) to make a one-node cluster.
+   */
+  cluster?: boolean;
+}
+
 /** A throwaway `redis-server` on 127.0.0.1 with persistence off, which can be stopped and restarted. */
 export class RedisServer {
   private process: ChildProcess | undefined;
+  private clusterDir: string | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions,
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     let lastError: unknown;
     // The port is free when picked but may be taken before the server binds it: pick again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const server = new RedisServer(await freePort());
+      const server = new RedisServer(await freePort(), options);
       try {
         await server.start();
         return server;
@@ -59,11 +74,29 @@ export class RedisServer {
   /** Starts (or restarts, on the same port) the server; resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.process) return;
-    const child = spawn(
-      BINARY,
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const args = [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ];
+    if (this.options.cluster) {
+      // Cluster mode writes nodes.conf: keep it out of the work tree.
+      this.clusterDir ??= mkdtempSync(join(tmpdir(), "kallima-redis-cluster-"));
+      args.push(
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(this.clusterDir, "nodes.conf"),
+        "--cluster-announce-ip",
+        "127.0.0.1",
+      );
+    }
+    const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
@@ -89,5 +122,12 @@ export class RedisServer {
     const exited = once(child, "exit");
     child.kill("SIGKILL");
     await exited;
+  }
+
+  /** Stops the server for good and deletes its cluster config, if any. */
+  async remove(): Promise<void> {
+    await this.stop();
+    if (this.clusterDir) rmSync(this.clusterDir, { recursive: true, force: true });
+    this.clusterDir = undefined;
   }
 }
