@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
 
@@ -14,7 +15,15 @@ if (!secret) {
 const port = process.env.PORT === undefined ? DEFAULT_PORT : Number(process.env.PORT);
 const host = process.env.HOST ?? "127.0.0.1";
 
-const server = createApp({ secret }).listen(port, host, () => {
+// Node's defaults give a slow client 300 s to send its request (60 s for the headers). A Kallima
+// delivery is a small body sent at once and Kallima stops waiting after 30 s, so anything slower
+// than this only holds a connection (see the adapter's README). These bound receiving the
+// request, not the handler's run.
+const server = createServer(
+  { requestTimeout: 10_000, headersTimeout: 5_000 },
+  createApp({ secret }),
+);
+server.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;
   console.log(`listening on http://${host}:${actual}`);
 });

@@ -32,10 +32,15 @@ export default function Home() {
 
   useEffect(() => {
     let active = true;
-    const refresh = () =>
-      void load().then((next) => {
-        if (active) setListing(next);
-      });
+    const refresh = () => {
+      load().then(
+        (next) => {
+          if (active) setListing(next);
+        },
+        // load() turns every failed request into a message; this is for a bug in it.
+        (error: unknown) => console.error(error),
+      );
+    };
     refresh();
     const timer = setInterval(refresh, 2000);
     return () => {

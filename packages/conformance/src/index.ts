@@ -1,8 +1,23 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerContractCases } from "./contract.js";
+import {
+  CONFORMANCE_SECRET,
+  type ConformanceRequest,
+  OTHER_SECRET,
+  signDelivery,
+} from "./signer.js";
 
 export { expectExportParity } from "./contract.js";
+export {
+  CONFORMANCE_SECRET,
+  type ConformanceRequest,
+  type DeliveryFormat,
+  hmacHex,
+  OTHER_SECRET,
+  type SignOptions,
+  signDelivery,
+} from "./signer.js";
 
 /** The event shape handlers receive, as far as this suite relies on it. */
 export interface ConformanceEvent {
@@ -31,14 +46,6 @@ export interface ConformanceOptions {
   maxBodyBytes?: number;
   idempotency?: { store: never };
   logger?: ConformanceLogger | false;
-}
-
-/** A raw delivery: headers and the exact body bytes. */
-export interface ConformanceRequest {
-  headers: Record<string, string>;
-  body: Uint8Array;
-  /** `POST` when absent. Apps must send the request with this method. */
-  method?: string;
 }
 
 /** What the adapter answered. Header names in lowercase. */
@@ -92,30 +99,6 @@ export interface ContractTarget {
    * own that answers 200 `{ "verified": <event id> }`. Throws (or rejects) as the helper does.
    */
   setupVerifyOnly(options: Record<string, unknown>): ConformanceApp | Promise<ConformanceApp>;
-}
-
-export const CONFORMANCE_SECRET = "whsec_conformanceSuiteSecret0123456789abcdef";
-export const OTHER_SECRET = "whsec_someOtherEndpointSecret0123456789abcd";
-
-/** Kallima's two header formats: the webhooks guide's pair, and the API reference's one header. */
-export type DeliveryFormat = "x-headers" | "kallima-signature";
-
-/** Signs like Kallima, independently of the core package, in either header format. */
-export function signDelivery(
-  body: string | Uint8Array,
-  options: { secret?: string; timestamp?: number; format?: DeliveryFormat } = {},
-): ConformanceRequest {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
-  const signature = createHmac("sha256", options.secret ?? CONFORMANCE_SECRET)
-    .update(`${timestamp}.`)
-    .update(bytes)
-    .digest("hex");
-  const headers: Record<string, string> =
-    options.format === "kallima-signature"
-      ? { "kallima-signature": `t=${timestamp},v1=${signature}` }
-      : { "x-kallima-signature": signature, "x-kallima-timestamp": timestamp };
-  return { headers: { "content-type": "application/json", ...headers }, body: bytes };
 }
 
 export function eventBody(type: string, data: unknown, id = `evt_${randomUUID()}`): string {

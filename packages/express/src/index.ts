@@ -6,10 +6,12 @@ import {
   type WebhookHandler,
   type WebhookHandlerOptions,
   type WebhookRequest,
+  type WebhookResult,
 } from "@kallima/webhooks";
 import {
   keepRawBody,
   type NodeWebhookRequest,
+  nodeSignatureHeaders,
   readRawBody,
   writeResult,
 } from "@kallima/webhooks/node";
@@ -60,7 +62,9 @@ const CONSUMED_BODY_HINT =
 
 function toWebhookRequest(req: Request, handler: WebhookHandler): WebhookRequest {
   return {
-    headers: req.headers,
+    // From rawHeaders, not req.headers: Node joins a repeated custom header into "a, b", which
+    // would read as a list of two signatures instead of a repeat to refuse.
+    headers: nodeSignatureHeaders(req),
     rawBody: readRawBody(req as NodeWebhookRequest, {
       maxBodyBytes: handler.maxBodyBytes,
       consumedBodyHint: CONSUMED_BODY_HINT,
@@ -69,13 +73,28 @@ function toWebhookRequest(req: Request, handler: WebhookHandler): WebhookRequest
 }
 
 /**
+ * Writes the core's answer. When something else already started the response, its status can
+ * no longer be set: the connection is cut instead, which Kallima counts as a failed delivery and
+ * retries, rather than a request left hanging or read as a status someone else chose.
+ */
+function answer(res: Response, result: WebhookResult): void {
+  if (res.headersSent && !res.writableEnded) {
+    res.destroy();
+    return;
+  }
+  writeResult(res, result);
+}
+
+/**
  * Terminal Express middleware that receives Kallima webhooks: it reads the raw body, verifies
  * the signature and freshness, drops repeats, runs the handler for the event's type and answers
  * with the status Kallima's retries rely on (2xx handled or duplicate, 4xx rejected, 5xx retry).
  *
  * Takes the core handler options, or a handler made with `createWebhookHandler`. Requests that
- * are not `POST` go on to the next route, so a `GET` route may share the path.
- * Errors that are not this library's own (such as a broken request stream) go to `next(err)`.
+ * are not `POST` go on to the next route, so a `GET` route may share the path. An upload cut
+ * short (the client went, or a server timeout cut it) is answered `400 request_aborted` and told
+ * to `onError`; a repeated signature header is refused. Errors that are not this library's own
+ * (a custom handler's) go to `next(err)`.
  *
  * @example
  * ```ts
@@ -92,14 +111,10 @@ export function kallimaWebhooks(options: WebhookHandlerOptions | WebhookHandler)
       next();
       return;
     }
-    // The promise is not returned: Express 4 would ignore it, and errors already go to next().
-    void (async () => {
-      try {
-        writeResult(res, await handler.handle(toWebhookRequest(req, handler)));
-      } catch (error) {
-        next(error);
-      }
-    })();
+    // Not returned (Express 4 ignores a middleware's promise): both outcomes are handled here.
+    // handle() turns every failure of its own into an answer, so a rejection is a bug or a
+    // custom handler's error, which Express's error handling gets.
+    handler.handle(toWebhookRequest(req, handler)).then((result) => answer(res, result), next);
   };
 }
 
@@ -136,20 +151,15 @@ export function verifyKallimaWebhook(
   }
   const handler = resolveWebhookHandler(options as WebhookHandlerOptions | WebhookHandler);
   return (req: Request, res: Response, next: NextFunction): void => {
-    void (async () => {
-      try {
-        const outcome = await handler.verify(toWebhookRequest(req, handler));
-        if (!outcome.ok) {
-          writeResult(res, outcome.result);
-          return;
-        }
-        req.kallimaEvent = outcome.event;
-      } catch (error) {
-        next(error);
+    // As in kallimaWebhooks: not returned, and both outcomes handled here. next() does not
+    // throw for an error of a later route: Express catches that itself and routes it.
+    handler.verify(toWebhookRequest(req, handler)).then((outcome) => {
+      if (!outcome.ok) {
+        answer(res, outcome.result);
         return;
       }
-      // Outside the try: an error thrown by a later route is Express's to route, not ours.
+      req.kallimaEvent = outcome.event;
       next();
-    })();
+    }, next);
   };
 }

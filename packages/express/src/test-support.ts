@@ -1,6 +1,7 @@
 import { once } from "node:events";
-import { request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { TEST_SERVER_TIMEOUTS } from "@kallima/webhooks-conformance/node-robustness";
 import type { Express } from "express";
 import express from "express";
 import express4 from "express4";
@@ -22,6 +23,27 @@ export async function listen(app: Express): Promise<{ server: Server; url: strin
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   return { server, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Serves the app on a free loopback port with Node's request timeouts set, checked often enough
+ * for a test to see them fire.
+ */
+export async function listenWithTimeouts(
+  app: Express,
+  requestTimeoutMs: number,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      ...TEST_SERVER_TIMEOUTS,
+    },
+    app,
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 export function close(server: Server): Promise<void> {

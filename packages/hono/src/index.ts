@@ -158,6 +158,14 @@ function respond(c: Context, result: WebhookResult): Response {
   return c.body(result.body, result.status as ContentfulStatusCode, result.headers);
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
+}
+
 /** Resolves the handler; a secret function returning a bad secret becomes a coded 500. */
 async function resolveHandler<E extends Env>(
   c: Context<E>,
@@ -170,7 +178,12 @@ async function resolveHandler<E extends Env>(
     if (!(error instanceof KallimaWebhookError)) throw error;
     const result = errorResult(error);
     try {
-      if (!isWebhookHandler(input)) input.onError?.(error, { status: result.status });
+      const logged = isWebhookHandler(input)
+        ? undefined
+        : input.onError?.(error, { status: result.status });
+      // onError may be async, as in the core: a logger whose sink is down must not become an
+      // unhandled rejection, which would take a Node process down.
+      if (isThenable(logged)) logged.then(undefined, () => {});
     } catch {
       // A logging callback must not change what the sender is told.
     }

@@ -15,7 +15,8 @@ function decoratedHandlers(on: ConformanceOptions["on"]): Type<unknown> {
   for (const [type, handler] of Object.entries(on)) {
     const key = `on ${type}`;
     Object.defineProperty(ConformanceHandlers.prototype, key, {
-      value: (event: never) => handler(event),
+      // A decorated method is called with the event alone: there is no context to hand on.
+      value: (event: never) => handler(event, undefined),
       writable: true,
       configurable: true,
     });
@@ -30,18 +31,16 @@ for (const platform of PLATFORMS) {
     // Nest's own body parser answers a malformed JSON body (400) before any route or guard runs;
     // the suite then checks the status and that nothing ran, not the error code.
     frameworkRejectsMalformedJson: true,
+    // The module's route is @Post(): other methods are Nest's (no route: 404), never a handler run.
+    otherMethods: "passes-on",
     async setup({ on, ...options }) {
       const running = await startApp(platform, {
         imports: [KallimaWebhooksModule.forRoot(options)],
         providers: [decoratedHandlers(on)],
       });
       return {
-        async send({ headers, body }): Promise<ConformanceResponse> {
-          const response = await fetch(`${running.url}/kallima-events`, {
-            method: "POST",
-            headers,
-            body,
-          });
+        async send({ method = "POST", headers, body }): Promise<ConformanceResponse> {
+          const response = await fetch(`${running.url}/kallima-events`, { method, headers, body });
           return {
             status: response.status,
             headers: Object.fromEntries(response.headers),

@@ -8,7 +8,7 @@ import {
 } from "@nestjs/common";
 import { HttpAdapterHost } from "@nestjs/core";
 import { KALLIMA_EVENT_PROPERTY, KALLIMA_WEBHOOK_HANDLER } from "./constants.js";
-import { type NestWebhookRequest, readNestRawBody } from "./request.js";
+import { type NestWebhookRequest, nodeRequestOf, toWebhookRequest } from "./request.js";
 
 /**
  * A delivery that failed verification, as `KallimaWebhookGuard` throws it: an `HttpException`
@@ -63,10 +63,7 @@ export class KallimaWebhookGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<NestWebhookRequest>();
-    const verified = await this.handler.verify({
-      headers: req.headers,
-      rawBody: readNestRawBody(req, this.handler.maxBodyBytes),
-    });
+    const verified = await this.handler.verify(toWebhookRequest(req, this.handler.maxBodyBytes));
     if (verified.ok) {
       req[KALLIMA_EVENT_PROPERTY] = verified.event;
       return true;
@@ -77,6 +74,11 @@ export class KallimaWebhookGuard implements CanActivate {
       for (const [name, value] of Object.entries(verified.result.headers)) {
         // The exception layer writes the body and sets its own JSON content type.
         if (name !== "content-type") adapter.setHeader(res, name, value);
+      }
+      if (nodeRequestOf(req)?.complete === false) {
+        // The body was not read to its end (a 413 while streaming it): close the connection
+        // after the answer, or Node would read whatever the client still sends.
+        adapter.setHeader(res, "connection", "close");
       }
     }
     throw new KallimaWebhookException(verified.result);

@@ -1,6 +1,10 @@
 import { type IncomingHttpHeaders, IncomingMessage } from "node:http";
-import { RawBodyUnavailableError, type VerifiedKallimaEvent } from "@kallima/webhooks";
-import { readRawBody } from "@kallima/webhooks/node";
+import {
+  RawBodyUnavailableError,
+  type VerifiedKallimaEvent,
+  type WebhookRequest,
+} from "@kallima/webhooks";
+import { nodeSignatureHeaders, readRawBody } from "@kallima/webhooks/node";
 
 /**
  * The request as a Nest HTTP platform hands it over: an Express request (a Node
@@ -21,6 +25,12 @@ export const RAW_BODY_HINT =
   "`NestFactory.create(AppModule, { rawBody: true })` (Fastify: " +
   "`NestFactory.create(AppModule, new FastifyAdapter(), { rawBody: true })`).";
 
+/** The Node request under either platform: Express hands one over, Fastify wraps one as `raw`. */
+export function nodeRequestOf(req: NestWebhookRequest): IncomingMessage | undefined {
+  if (req instanceof IncomingMessage) return req;
+  return req.raw instanceof IncomingMessage ? req.raw : undefined;
+}
+
 /**
  * The exact body bytes of a Nest request: `req.rawBody` when Nest kept it, else the unread Node
  * stream (an app created with `bodyParser: false`). A body that a parser consumed without keeping
@@ -33,7 +43,19 @@ export async function readNestRawBody(
   const kept = req.rawBody;
   // The core checks the size of bytes it is given.
   if (kept instanceof Uint8Array || typeof kept === "string") return kept;
-  const node = req instanceof IncomingMessage ? req : req.raw;
-  if (!(node instanceof IncomingMessage)) throw new RawBodyUnavailableError(RAW_BODY_HINT);
+  const node = nodeRequestOf(req);
+  if (!node) throw new RawBodyUnavailableError(RAW_BODY_HINT);
   return readRawBody(node, { maxBodyBytes, consumedBodyHint: RAW_BODY_HINT });
+}
+
+/** What the core's `handle()` and `verify()` take, for a Nest request. */
+export function toWebhookRequest(req: NestWebhookRequest, maxBodyBytes: number): WebhookRequest {
+  const node = nodeRequestOf(req);
+  return {
+    // From Node's rawHeaders where there is a Node request: both platforms' `headers` join a
+    // repeated custom header into "a, b", which would read as a list of signatures instead of
+    // a repeat to refuse.
+    headers: node ? nodeSignatureHeaders(node) : req.headers,
+    rawBody: readNestRawBody(req, maxBodyBytes),
+  };
 }

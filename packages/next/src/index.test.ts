@@ -22,11 +22,14 @@ const URL_ = "http://localhost/kallima-events";
 
 // Route handlers receive a Fetch Request from Next.js, on the Node.js and on the Edge runtime alike.
 runConformanceSuite("next App Router route handler", {
+  // Next routes a method to the export of that name; the handler itself still answers 405 to a
+  // request of another method that reaches it (a route exporting it as PUT too, say).
+  otherMethods: "405",
   setup(options) {
     const POST = kallimaWebhooks(options as never);
     return {
-      send: async ({ headers, body }) =>
-        fromFetchResponse(await POST(new Request(URL_, { method: "POST", headers, body }))),
+      send: async ({ method = "POST", headers, body }) =>
+        fromFetchResponse(await POST(new Request(URL_, { method, headers, body }))),
     };
   },
 });
@@ -152,5 +155,27 @@ describe("verifyKallimaWebhook", () => {
     const second = await verifyKallimaWebhook(request(), withHandlers);
     expect(second).toEqual(first);
     expect(ran).toBe(0);
+  });
+});
+
+describe("repeated signature headers on the App Router (README: what Fetch can tell apart)", () => {
+  // A Fetch Request has no raw header list: Headers joins a repeated header into one "a, b"
+  // value, which is what the route handler sees.
+  const body = JSON.stringify(jobCompletedEvent());
+  const pair = signDelivery(body, { secret: SECRET }).headers;
+  const combined = signDelivery(body, { secret: SECRET, format: "kallima-signature" }).headers;
+  it.each([
+    ["X-Kallima-Signature twice (same value): a list of two", "x-kallima-signature", pair, 200],
+    ["X-Kallima-Timestamp twice: not digits", "x-kallima-timestamp", pair, 400],
+    ["Kallima-Signature twice: two t= items", "kallima-signature", combined, 400],
+  ] as const)("%s", async (_label, repeated, signed, status) => {
+    const headers = new Headers(signed);
+    headers.append(repeated, signed[repeated as keyof typeof signed]!);
+    const POST = kallimaWebhooks({ secret: SECRET });
+    const response = await POST(new Request(URL_, { method: "POST", headers, body }));
+    expect(response.status).toBe(status);
+    if (status === 400) {
+      expect(await response.json()).toMatchObject({ error: { code: "invalid_timestamp" } });
+    }
   });
 });

@@ -1,97 +1,34 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { signPayload, webhookTestEvent } from "@kallima/webhooks/testing";
-import { type ConformanceResponse, runConformanceSuite } from "@kallima/webhooks-conformance";
-import type { NextApiRequest, NextApiResponse } from "next";
-// Next.js's own API route runner (the code `next start` runs for pages/api), so that the body
-// parser config is exercised exactly as Next applies it. Internal: a Next release that moves it
-// fails this import loudly rather than silently testing something else.
-import { apiResolver } from "next/dist/server/api-utils/node/api-resolver.js";
-import request from "supertest";
+import { fromFetchResponse, runConformanceSuite } from "@kallima/webhooks-conformance";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type KallimaPagesHandler,
   kallimaPagesWebhooks,
   PAGES_BODY_PARSER_CONFIG,
 } from "./pages.js";
+import {
+  asNext,
+  close,
+  listen as listenOn,
+  type NodeHandler,
+  throughNext,
+} from "./test-support/pages.js";
 
 const SECRET = "whsec_nextPagesAdapterSecret_0123456789abcd";
 
-type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-const asNext =
-  (route: KallimaPagesHandler): NodeHandler =>
-  (req, res) =>
-    route(req as NextApiRequest, res as NextApiResponse);
-
-/** Serves a route the way `next start` serves pages/api: through Next's apiResolver with the module's config. */
-function throughNext(route: KallimaPagesHandler, config?: { api: { bodyParser: false } }) {
-  const module = config ? { default: route, config } : { default: route };
-  const previewKey = "0".repeat(64);
-  return (req: IncomingMessage, res: ServerResponse) =>
-    apiResolver(
-      req,
-      res,
-      {},
-      module,
-      {
-        previewModeId: previewKey,
-        previewModeEncryptionKey: previewKey,
-        previewModeSigningKey: previewKey,
-        dev: false,
-      },
-      false,
-      false,
-      "/api/kallima-events",
-    );
-}
-
-function toConformance(response: request.Response): ConformanceResponse {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
-  }
-  return { status: response.status, headers, body: String(response.body) };
-}
-
-async function listen(handle: NodeHandler): Promise<Server> {
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      res.statusCode = 599;
-      res.end(String(error));
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return server;
-}
-
 function conformance(name: string, wrap: (route: KallimaPagesHandler) => NodeHandler) {
   runConformanceSuite(name, {
+    // The route answers every method itself: 405 with Allow: POST to all but POST.
+    otherMethods: "405",
     async setup(options) {
-      const server = await listen(wrap(kallimaPagesWebhooks(options as never)));
+      const { server, port } = await listenOn(wrap(kallimaPagesWebhooks(options as never)));
       return {
-        send: async ({ headers, body }) =>
-          toConformance(
-            await request(server)
-              .post("/api/kallima-events")
-              .set(headers)
-              // superagent would JSON-encode a Buffer sent as application/json: send the bytes as they are.
-              .serialize((bytes: Buffer) => bytes as unknown as string)
-              .send(Buffer.from(body))
-              .buffer(true)
-              .parse((res, done) => {
-                // Keep the answer as text: the suite parses it itself.
-                let text = "";
-                res.setEncoding("utf8");
-                res.on("data", (chunk: string) => {
-                  text += chunk;
-                });
-                res.on("end", () => done(null, text));
-              }),
+        send: async ({ method = "POST", headers, body }) =>
+          fromFetchResponse(
+            await fetch(`http://127.0.0.1:${port}/api/kallima-events`, { method, headers, body }),
           ),
-        close: () => new Promise((resolve) => server.close(resolve)),
+        close: () => close(server),
       };
     },
   });
@@ -105,14 +42,11 @@ conformance("next Pages Router through Next's apiResolver (bodyParser: false)", 
 describe("kallimaPagesWebhooks", () => {
   const servers: Server[] = [];
   afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    for (const server of servers.splice(0)) await close(server);
   });
   const serve = async (handle: NodeHandler) => {
-    const server = await listen(handle);
+    const { server, port } = await listenOn(handle);
     servers.push(server);
-    const { port } = server.address() as AddressInfo;
     return `http://127.0.0.1:${port}/api/kallima-events`;
   };
 

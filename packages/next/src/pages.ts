@@ -1,10 +1,9 @@
 import {
-  methodNotAllowedResult,
   resolveWebhookHandler,
   type WebhookHandler,
   type WebhookHandlerOptions,
 } from "@kallima/webhooks";
-import { readRawBody, writeResult } from "@kallima/webhooks/node";
+import { handleNodeRequest } from "@kallima/webhooks/node";
 import type { NextApiRequest, NextApiResponse } from "next";
 
 /** The line a Pages Router webhook route needs, quoted in the 500 answer when it is missing. */
@@ -23,7 +22,8 @@ export type KallimaPagesHandler = (req: NextApiRequest, res: NextApiResponse) =>
  * The route must turn off Next.js's body parser, because the signature covers the exact bytes:
  * without it the handler answers 500 `raw_body_unavailable`, naming the line to add. A parsed
  * `req.body` is never re-serialized, since that would not reproduce the signed bytes.
- * Requests other than `POST` get 405.
+ * Requests other than `POST` get 405. Its promise never rejects: an upload cut short is answered
+ * `400 request_aborted` (and told to `onError`), and a repeated signature header is refused.
  *
  * @example
  * ```ts
@@ -43,17 +43,13 @@ export function kallimaPagesWebhooks(
 ): KallimaPagesHandler {
   const handler = resolveWebhookHandler(options);
   return async (req, res) => {
-    if (req.method !== "POST") {
-      writeResult(res, methodNotAllowedResult());
-      return;
+    // The core's Node path: 405 to other methods, signature headers from rawHeaders (so that a
+    // repeated one is refused), the body read with the limit, the connection closed after a 413.
+    await handleNodeRequest(handler, req, res, { consumedBodyHint: CONSUMED_BODY_HINT });
+    if (res.headersSent && !res.writableEnded) {
+      // The route's own code started the answer before the webhook handler could: its status
+      // can no longer be set. A cut connection makes Kallima retry; a hanging request would not.
+      res.destroy();
     }
-    const result = await handler.handle({
-      headers: req.headers,
-      rawBody: readRawBody(req, {
-        maxBodyBytes: handler.maxBodyBytes,
-        consumedBodyHint: CONSUMED_BODY_HINT,
-      }),
-    });
-    writeResult(res, result);
   };
 }
