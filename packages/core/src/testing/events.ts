@@ -134,6 +134,28 @@ const PROBLEM = {
   code: "pipeline_failed",
 };
 
+/** The common part of a product resource: its id, kind, variant and lifecycle timestamps. */
+function productResource<TObject extends string>(object: TObject, id: string) {
+  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  return { id, object, variant_id: VARIANT_ID, ...times };
+}
+
+function completedProduct<TObject extends string, TResults>(
+  object: TObject,
+  id: string,
+  results: TResults,
+) {
+  return { ...productResource(object, id), status: "completed" as const, results, error: null };
+}
+
+function failedProduct<TObject extends string>(object: TObject, id: string, instance: string) {
+  const error = { ...PROBLEM, instance };
+  return { ...productResource(object, id), status: "failed" as const, results: null, error };
+}
+
+const HUMANIZATION_ID = "hum_01J9ZQ5N2P";
+const STRUCTURE_PREDICTION_ID = "stp_01J9ZQ6R8S";
+
 /**
  * A `humanization.completed` event: the humanization resource with its `results`.
  *
@@ -145,18 +167,10 @@ const PROBLEM = {
 export function humanizationCompletedEvent(
   overrides: EventOverrides<KallimaEventMap["humanization.completed"]> = {},
 ): KallimaEvent<"humanization.completed"> {
-  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  const results = { humanness: 0.93, sequences: ["EVQLVESGGGLVQPGG"] };
   return build(
     "humanization.completed",
-    {
-      id: "hum_01J9ZQ5N2P",
-      object: "humanization",
-      status: "completed",
-      variant_id: VARIANT_ID,
-      ...times,
-      results: { humanness: 0.93, sequences: ["EVQLVESGGGLVQPGG"] },
-      error: null,
-    },
+    completedProduct("humanization", HUMANIZATION_ID, results),
     overrides,
   );
 }
@@ -172,18 +186,10 @@ export function humanizationCompletedEvent(
 export function humanizationFailedEvent(
   overrides: EventOverrides<KallimaEventMap["humanization.failed"]> = {},
 ): KallimaEvent<"humanization.failed"> {
-  const { canceled_at: _canceled, ...times } = jobTimestamps();
+  const instance = `/v1/humanizations/${HUMANIZATION_ID}`;
   return build(
     "humanization.failed",
-    {
-      id: "hum_01J9ZQ5N2P",
-      object: "humanization",
-      status: "failed",
-      variant_id: VARIANT_ID,
-      ...times,
-      results: null,
-      error: { ...PROBLEM, instance: "/v1/humanizations/hum_01J9ZQ5N2P" },
-    },
+    failedProduct("humanization", HUMANIZATION_ID, instance),
     overrides,
   );
 }
@@ -199,20 +205,12 @@ export function humanizationFailedEvent(
 export function structurePredictionCompletedEvent(
   overrides: EventOverrides<KallimaEventMap["structure_prediction.completed"]> = {},
 ): KallimaEvent<"structure_prediction.completed"> {
-  const { canceled_at: _canceled, ...times } = jobTimestamps();
-  return build(
-    "structure_prediction.completed",
-    {
-      id: "stp_01J9ZQ6R8S",
-      object: "structure_prediction",
-      status: "completed",
-      variant_id: VARIANT_ID,
-      ...times,
-      results: { plddt: 87.4, pdb_url: "https://api.kallima.example/v1/files/stp_01J9ZQ6R8S.pdb" },
-      error: null,
-    },
-    overrides,
-  );
+  const results = {
+    plddt: 87.4,
+    pdb_url: `https://api.kallima.example/v1/files/${STRUCTURE_PREDICTION_ID}.pdb`,
+  };
+  const data = completedProduct("structure_prediction", STRUCTURE_PREDICTION_ID, results);
+  return build("structure_prediction.completed", data, overrides);
 }
 
 /**
@@ -226,18 +224,7 @@ export function structurePredictionCompletedEvent(
 export function structurePredictionFailedEvent(
   overrides: EventOverrides<KallimaEventMap["structure_prediction.failed"]> = {},
 ): KallimaEvent<"structure_prediction.failed"> {
-  const { canceled_at: _canceled, ...times } = jobTimestamps();
-  return build(
-    "structure_prediction.failed",
-    {
-      id: "stp_01J9ZQ6R8S",
-      object: "structure_prediction",
-      status: "failed",
-      variant_id: VARIANT_ID,
-      ...times,
-      results: null,
-      error: { ...PROBLEM, instance: "/v1/structure_predictions/stp_01J9ZQ6R8S" },
-    },
-    overrides,
-  );
+  const instance = `/v1/structure_predictions/${STRUCTURE_PREDICTION_ID}`;
+  const data = failedProduct("structure_prediction", STRUCTURE_PREDICTION_ID, instance);
+  return build("structure_prediction.failed", data, overrides);
 }
