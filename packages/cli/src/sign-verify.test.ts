@@ -1,31 +1,12 @@
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { header, kallimaSignatureVectors, vectors } from "@kallima/webhooks-conformance/vectors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, signBody, verifyBody } from "./index.js";
 import { captureIO, SECRET, startEndpoint, type TestEndpoint } from "./test-support.js";
 
-interface Vector {
-  name: string;
-  secrets: string[];
-  headers: Record<string, string>;
-  body_b64: string;
-  now: number;
-  expect: string;
-  tolerance_seconds?: number;
-}
-
-const vectorFile = JSON.parse(
-  readFileSync(new URL("../../../../shared/test-vectors.json", import.meta.url), "utf8"),
-) as { vectors: Vector[]; kallima_signature_vectors: Vector[] };
-const vectors = vectorFile.vectors;
-const combinedVectors = vectorFile.kallima_signature_vectors;
-
-function header(vector: Vector, name: string): string | undefined {
-  const key = Object.keys(vector.headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : vector.headers[key];
-}
+const combinedVectors = kallimaSignatureVectors;
 
 let endpoint: TestEndpoint;
 let dir: string;

@@ -1,0 +1,13 @@
+import { fileURLToPath } from "node:url";
+
+/** The repository's root. */
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The Hono example, whose app every runtime serves. */
+export const exampleRoot = fileURLToPath(new URL("../../../examples/hono/", import.meta.url));
+
+/** The TypeScript of the scripts that run inside each runtime. */
+export const inRuntimeRoot = fileURLToPath(new URL("./in-runtime/", import.meta.url));
+
+/** This tool's folder (esbuild resolves its own tsconfig.json from here). */
+export const toolRoot = fileURLToPath(new URL("../", import.meta.url));

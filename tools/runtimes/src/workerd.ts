@@ -1,0 +1,127 @@
+// workerd: the vectors check and the example, each bundled whole as a worker (workerd loads
+// single modules and resolves nothing), served by one `workerd serve` with a generated config.
+// No nodejs_compat flag: the core must run on plain workerd, with Web Crypto only.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { VectorFile } from "@kallima/webhooks-conformance/vectors";
+import { build, type Plugin } from "esbuild";
+import { checkExample, SECRET } from "./example.js";
+import { freePort, message, noise, start, stop, waitForHttp } from "./processes.js";
+import type { RuntimeResult } from "./report.js";
+import type { Runtime } from "./runtimes.js";
+import type { Stage } from "./stage.js";
+import { asReport, type VectorsOutcome } from "./vectors.js";
+
+/** Bundles `entry` of the staged app with the conditions wrangler uses; returns the core engine files it took in. */
+async function bundleWorker(
+  staged: Stage,
+  entry: string,
+  outfile: string,
+  plugins: Plugin[] = [],
+): Promise<string[]> {
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["browser", "module", "main"],
+    absWorkingDir: staged.dir,
+    metafile: true,
+    logLevel: "error",
+    plugins,
+  });
+  return Object.keys(result.metafile.inputs).filter((input) =>
+    /crypto\/(web|node)\.js$/.test(input),
+  );
+}
+
+/** Resolves `kallima-test-vectors` to the vectors the shared loader read. */
+const vectorsModule = (vectors: VectorFile): Plugin => ({
+  name: "kallima-test-vectors",
+  setup(plugin) {
+    plugin.onResolve({ filter: /^kallima-test-vectors$/ }, () => ({
+      path: "vectors",
+      namespace: "kallima-test-vectors",
+    }));
+    plugin.onLoad({ filter: /.*/, namespace: "kallima-test-vectors" }, () => ({
+      contents: `export default ${JSON.stringify(vectors)};`,
+      loader: "js",
+    }));
+  },
+});
+
+const config = (
+  examplePort: number,
+  vectorsPort: number,
+) => `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "example", worker = .exampleWorker),
+    (name = "vectors", worker = .vectorsWorker),
+  ],
+  sockets = [
+    (name = "example", address = "127.0.0.1:${examplePort}", http = (), service = "example"),
+    (name = "vectors", address = "127.0.0.1:${vectorsPort}", http = (), service = "vectors"),
+  ],
+);
+
+const exampleWorker :Workerd.Worker = (
+  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  compatibilityDate = "2025-06-01",
+  bindings = [(name = "KALLIMA_WEBHOOK_SECRET", text = "${SECRET}")],
+);
+
+const vectorsWorker :Workerd.Worker = (
+  modules = [(name = "vectors-worker.js", esModule = embed "vectors-worker.js")],
+  compatibilityDate = "2025-06-01",
+);
+`;
+
+export async function runWorkerd(
+  runtime: Runtime,
+  staged: Stage,
+  vectorFile: VectorFile,
+): Promise<RuntimeResult> {
+  const dir = await mkdtemp(join(tmpdir(), "kallima-workerd-"));
+  try {
+    const bundled = await bundleWorker(
+      staged,
+      "runtime/vectors-worker.js",
+      join(dir, "vectors-worker.js"),
+      [vectorsModule(vectorFile)],
+    );
+    const exampleBundled = await bundleWorker(staged, "src/worker.ts", join(dir, "worker.js"));
+    const [examplePort, vectorsPort] = [await freePort(), await freePort()];
+    await writeFile(join(dir, "config.capnp"), config(examplePort, vectorsPort));
+    const server = start(runtime.binary, ["serve", join(dir, "config.capnp")], { cwd: dir });
+    try {
+      let vectors: VectorsOutcome;
+      try {
+        const response = await waitForHttp(`http://127.0.0.1:${vectorsPort}/`, server);
+        vectors = {
+          ...asReport(await response.json()),
+          runtime: `workerd ${runtime.npm?.version ?? "?"}`,
+          bundled: [...new Set([...bundled, ...exampleBundled])],
+        };
+      } catch (error) {
+        vectors = { error: message(error) };
+      }
+      let example: RuntimeResult["example"];
+      try {
+        example = await checkExample(`http://127.0.0.1:${examplePort}`, runtime.id);
+      } catch (error) {
+        example = { error: `${message(error)} ${noise(server.output.stderr).slice(-800)}` };
+      }
+      return { vectors, example };
+    } finally {
+      await stop(server);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
