@@ -252,7 +252,7 @@ const CLEANUP_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];
  *
  * @example
  * ```ts
- * import Redis from "ioredis";
+ * import { Redis } from "ioredis";
  * import { createWebhookHandler } from "@kallima/webhooks";
  * import { redisStore } from "@kallima/webhooks-redis";
  *
