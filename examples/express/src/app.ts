@@ -18,13 +18,21 @@ export function createApp(options: { secret: string }): Express {
   };
 
   const app = express();
-  app.post(
+  // A demo aid, not for production: which events had their handler run, in order. Registered
+  // before the webhook route so that this GET answers, while every other method but POST gets
+  // the webhook route's 405.
+  app.get("/kallima-events", (_req, res) => {
+    res.json({ events: ran });
+  });
+  // app.all(), not app.post(): other methods reach the middleware and get 405 `Allow: POST`.
+  app.all(
     "/kallima-events",
     kallimaWebhooks({
       secret: options.secret,
       on: {
-        "job.completed": async (event) => {
-          console.log(`job ${event.data.id} completed`);
+        // The second argument is the Express { req, res } of the delivery.
+        "job.completed": async (event, { req }) => {
+          console.log(`job ${event.data.id} completed (delivered to ${req.originalUrl})`);
           record(event);
         },
         "job.failed": async (event) => {
@@ -38,10 +46,6 @@ export function createApp(options: { secret: string }): Express {
       },
     }),
   );
-  // A demo aid, not for production: which events had their handler run, in order.
-  app.get("/kallima-events", (_req, res) => {
-    res.json({ events: ran });
-  });
 
   // Everything after this line gets parsed JSON bodies; the webhook route above is unaffected.
   app.use(express.json());

@@ -1,17 +1,17 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  createEvent,
-  jobCompletedEvent,
-  jobFailedEvent,
-  webhookTestEvent,
-} from "@kallima/webhooks/testing";
-import {
   deliverSigned,
   handledEvents,
   type RunningExample,
   startExample,
 } from "@kallima/webhooks-conformance/example-app";
+import {
+  createEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  webhookTestEvent,
+} from "@kallima/webhooks-express/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -82,6 +82,13 @@ describe("examples/express, started as a process", () => {
     const ids = (await ran(app.url)).map((e) => e.id);
     expect(ids.slice(-2)).toEqual([failed.id, test.id]);
     expect(ids).not.toContain(unknown.id);
+  });
+
+  it("answers another method 405 with Allow: POST, and still lists on GET", async () => {
+    const response = await fetch(`${app.url}/kallima-events`, { method: "PUT", body: "{}" });
+    expect([response.status, response.headers.get("allow")]).toEqual([405, "POST"]);
+    expect(await response.json()).toMatchObject({ error: { code: "method_not_allowed" } });
+    expect(Array.isArray(await ran(app.url))).toBe(true);
   });
 
   it("runs the handler once for a repeated delivery", async () => {

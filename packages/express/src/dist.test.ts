@@ -14,36 +14,44 @@ function node(args: string[], source: string): string {
   }).trim();
 }
 
-// Mounts the middleware in a real app and answers one unsigned request: proves the module
-// loads, shares the core's classes, and answers with the core's mapping.
+// Mounts the middleware in a real app and answers an unsigned POST and a PUT: proves the module
+// loads, shares the core's classes and functions (one package to import), answers with the
+// core's mapping, and that the ./testing subpath is the core's.
 const probe = (load: string) => `${load}
 const app = express();
-app.post("/k", adapter.kallimaWebhooks({ secret: "whsec_distProbe" }));
+app.all("/k", adapter.kallimaWebhooks({ secret: "whsec_distProbe", logger: false }));
 const server = app.listen(0, "127.0.0.1", async () => {
-  const response = await fetch("http://127.0.0.1:" + server.address().port + "/k", { method: "POST", body: "{}" });
-  const sameVerify = adapter.verify === nodeHelpers.keepRawBody;
+  const url = "http://127.0.0.1:" + server.address().port + "/k";
+  const posted = await fetch(url, { method: "POST", body: "{}" });
+  const put = await fetch(url, { method: "PUT", body: "{}" });
   let configError = false;
   try { adapter.verifyKallimaWebhook({ secret: "" }); } catch (error) { configError = error instanceof core.WebhookConfigError; }
-  console.log(JSON.stringify([response.status, (await response.json()).error.code, sameVerify, configError]));
+  console.log(JSON.stringify([
+    posted.status, (await posted.json()).error.code,
+    put.status, put.headers.get("allow"),
+    adapter.verify === nodeHelpers.keepRawBody && adapter.keepRawBody === adapter.verify,
+    configError,
+    adapter.createWebhookHandler === core.createWebhookHandler && adapter.WebhookConfigError === core.WebhookConfigError,
+    testing.signPayload === coreTesting.signPayload && typeof testing.jobCompletedEvent === "function",
+  ]));
   server.close();
 });`;
+
+const EXPECTED = [400, "missing_signature", 405, "POST", true, true, true, true];
 
 describe("package exports (dist)", () => {
   it("works from ESM", () => {
     const load = `import express from "express"; import * as adapter from "@kallima/webhooks-express";
-import * as core from "@kallima/webhooks"; import * as nodeHelpers from "@kallima/webhooks/node";`;
-    expect(JSON.parse(node(["--input-type=module"], probe(load)))).toEqual([
-      400,
-      "missing_signature",
-      true,
-      true,
-    ]);
+import * as testing from "@kallima/webhooks-express/testing"; import * as core from "@kallima/webhooks";
+import * as coreTesting from "@kallima/webhooks/testing"; import * as nodeHelpers from "@kallima/webhooks/node";`;
+    expect(JSON.parse(node(["--input-type=module"], probe(load)))).toEqual(EXPECTED);
   });
 
   it("works from CommonJS", () => {
     const load = `const express = require("express"); const adapter = require("@kallima/webhooks-express");
-const core = require("@kallima/webhooks"); const nodeHelpers = require("@kallima/webhooks/node");`;
-    expect(JSON.parse(node([], probe(load)))).toEqual([400, "missing_signature", true, true]);
+const testing = require("@kallima/webhooks-express/testing"); const core = require("@kallima/webhooks");
+const coreTesting = require("@kallima/webhooks/testing"); const nodeHelpers = require("@kallima/webhooks/node");`;
+    expect(JSON.parse(node([], probe(load)))).toEqual(EXPECTED);
   });
 
   // Each throws with tsc's diagnostics on any type error, including an unused @ts-expect-error.

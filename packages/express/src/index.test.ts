@@ -1,17 +1,21 @@
 import type { Server } from "node:http";
+import type { ErrorRequestHandler, Express } from "express";
+import request from "supertest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   createWebhookHandler,
   getFailureReason,
+  type KallimaWebhooksOptions,
+  kallimaWebhooks,
+  keepRawBody,
   type VerifiedKallimaEvent,
+  verify,
+  verifyKallimaWebhook,
   WebhookConfigError,
   type WebhookHandler,
-} from "@kallima/webhooks";
-import { jobCompletedEvent, jobFailedEvent, signPayload } from "@kallima/webhooks/testing";
-import type { ErrorRequestHandler, Express } from "express";
-import request from "supertest";
-import { afterEach, describe, expect, it } from "vitest";
-import { kallimaWebhooks, keepRawBody, verify, verifyKallimaWebhook } from "./index.js";
+} from "./index.js";
 import { close, frameworks, listen, postBytes, postChunked, SECRET } from "./test-support.js";
+import { jobCompletedEvent, jobFailedEvent, signPayload } from "./testing.js";
 
 const ROUTE = "/kallima-events";
 
@@ -45,6 +49,7 @@ for (const [name, express] of frameworks) {
       const seen: VerifiedKallimaEvent[] = [];
       const middleware = kallimaWebhooks({
         secret: SECRET,
+        logger: false,
         on: {
           "job.completed": (event) => void seen.push(event),
           "job.failed": (event) => void seen.push(event),
@@ -162,6 +167,7 @@ for (const [name, express] of frameworks) {
         ROUTE,
         kallimaWebhooks({
           secret: SECRET,
+          logger: false,
           maxBodyBytes: 1024,
           on: { "job.completed": () => void runs++ },
         }),
@@ -201,6 +207,7 @@ for (const [name, express] of frameworks) {
         ROUTE,
         kallimaWebhooks({
           secret: SECRET,
+          logger: false,
           on: {
             "job.completed": () => {
               throw new Error("sync failure");
@@ -223,7 +230,7 @@ for (const [name, express] of frameworks) {
     });
 
     it("passes an error that is not the library's own to next(err)", async () => {
-      const real = createWebhookHandler({ secret: SECRET });
+      const real = createWebhookHandler({ secret: SECRET, logger: false });
       const broken: WebhookHandler = {
         ...real,
         handle: () => Promise.reject(new Error("storage exploded")),
@@ -247,7 +254,11 @@ for (const [name, express] of frameworks) {
           // The webhook middleware attached its stream listeners synchronously inside next().
           req.emit("error", new Error("stream broke"));
         },
-        kallimaWebhooks({ secret: SECRET, onError: (error) => void errors.push(error.code) }),
+        kallimaWebhooks({
+          secret: SECRET,
+          logger: false,
+          onError: (error) => void errors.push(error.code),
+        }),
       );
       app.use(reportErrors);
       const delivery = await signed();
@@ -258,9 +269,12 @@ for (const [name, express] of frameworks) {
 
     it("accepts a handler made with createWebhookHandler and its .on() handlers", async () => {
       const seen: string[] = [];
-      const webhooks = createWebhookHandler({ secret: SECRET }).on("job.failed", (event) => {
-        seen.push(getFailureReason(event.data).message);
-      });
+      const webhooks = createWebhookHandler({ secret: SECRET, logger: false }).on(
+        "job.failed",
+        (event) => {
+          seen.push(getFailureReason(event.data).message);
+        },
+      );
       const app = express();
       app.post(ROUTE, kallimaWebhooks(webhooks));
       const event = jobFailedEvent();
@@ -270,19 +284,135 @@ for (const [name, express] of frameworks) {
       expect(seen).toEqual([getFailureReason(event.data).message]);
     });
 
-    it("lets a non-POST request go on to the next route on the same path", async () => {
+    it("answers other methods 405 with Allow: POST when mounted with app.all() or app.use()", async () => {
+      let runs = 0;
+      const options: KallimaWebhooksOptions = {
+        secret: SECRET,
+        logger: false,
+        on: { "job.completed": () => void runs++ },
+      };
+      const viaAll = express();
+      viaAll.all(ROUTE, kallimaWebhooks(options));
+      const viaUse = express();
+      viaUse.use(ROUTE, kallimaWebhooks(options));
+      const delivery = await signed();
+      for (const app of [viaAll, viaUse]) {
+        for (const method of ["get", "put", "patch", "delete", "head"] as const) {
+          const response = await request(app)[method](ROUTE).set(delivery.headers);
+          expect([method, response.status, response.headers.allow]).toEqual([method, 405, "POST"]);
+          if (method !== "head") expect(errorCode(response.text)).toBe("method_not_allowed");
+        }
+        const posted = await postBytes(app, ROUTE, delivery.headers, delivery.body);
+        expect(posted.status).toBe(200);
+      }
+      // One run per app (each has its own store), none for another method.
+      expect(runs).toBe(2);
+    });
+
+    it('leaves other methods to the next route with otherMethods: "next"', async () => {
+      let runs = 0;
       const app = express();
-      app.use(ROUTE, kallimaWebhooks({ secret: SECRET }));
+      app.all(
+        ROUTE,
+        kallimaWebhooks({
+          secret: SECRET,
+          logger: false,
+          otherMethods: "next",
+          on: { "job.completed": () => void runs++ },
+        }),
+      );
       app.get(ROUTE, (_req, res) => {
         res.json({ listed: true });
       });
       expect((await request(app).get(ROUTE)).body).toEqual({ listed: true });
+      // No route of the app takes PUT: Express's own 404, and no handler ran.
       expect((await request(app).put(ROUTE)).status).toBe(404);
+      const delivery = await signed();
+      const posted = await postBytes(app, ROUTE, delivery.headers, delivery.body);
+      expect(JSON.parse(posted.text)).toMatchObject({ received: true, outcome: "handled" });
+      expect(runs).toBe(1);
+    });
+
+    it('takes otherMethods: "next" as a second argument after a handler', async () => {
+      const app = express();
+      app.use(
+        ROUTE,
+        kallimaWebhooks(createWebhookHandler({ secret: SECRET, logger: false }), {
+          otherMethods: "next",
+        }),
+      );
+      app.get(ROUTE, (_req, res) => {
+        res.json({ listed: true });
+      });
+      expect((await request(app).get(ROUTE)).body).toEqual({ listed: true });
+      const delivery = await signed();
+      expect((await postBytes(app, ROUTE, delivery.headers, delivery.body)).status).toBe(200);
+    });
+
+    it("leaves other methods to Express when mounted with app.post()", async () => {
+      const { middleware } = receiver();
+      const app = express();
+      app.post(ROUTE, middleware);
+      // Express never routes a PUT to a POST route: its own 404, not the adapter's 405.
+      expect((await request(app).put(ROUTE)).status).toBe(404);
+    });
+
+    it("gives handlers and a secret function the request's { req, res }", async () => {
+      const secrets: Record<string, string> = { acme: SECRET, other: "whsec_anotherTenantSecret" };
+      const tenants: string[] = [];
+      const app = express();
+      app.use((_req, res, next) => {
+        res.locals.requestId = "req_42";
+        next();
+      });
+      app.all(
+        "/hooks/:tenant",
+        kallimaWebhooks({
+          secret: ({ req }) => secrets[String(req.params.tenant)] ?? [],
+          logger: false,
+          on: {
+            "job.completed": (_event, { req, res }) => {
+              tenants.push(`${req.params.tenant}:${res.locals.requestId}`);
+            },
+          },
+        }),
+      );
+      const delivery = await signed();
+      const acme = await postBytes(app, "/hooks/acme", delivery.headers, delivery.body);
+      expect(acme.status).toBe(200);
+      const other = await postBytes(app, "/hooks/other", delivery.headers, delivery.body);
+      expect([other.status, errorCode(other.text)]).toEqual([401, "invalid_signature"]);
+      expect(tenants).toEqual(["acme:req_42"]);
+    });
+
+    it("logs failures to console by default, and not at all with logger: false", async () => {
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      try {
+        const stale = await signed(jobCompletedEvent(), Math.floor(Date.now() / 1000) - 3600);
+        for (const logger of [undefined, false] as const) {
+          const app = express();
+          app.all(
+            ROUTE,
+            kallimaWebhooks({
+              secret: SECRET,
+              ...(logger === false ? { logger } : {}),
+            }),
+          );
+          const response = await postBytes(app, ROUTE, stale.headers, stale.body);
+          expect(response.status).toBe(401);
+        }
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: "timestamp_too_old", status: 401 });
+      } finally {
+        warn.mockRestore();
+      }
     });
   });
 
   describe(`verifyKallimaWebhook on ${name}`, () => {
-    function verifiedApp(options: Parameters<typeof verifyKallimaWebhook>[0] = { secret: SECRET }) {
+    function verifiedApp(
+      options: Parameters<typeof verifyKallimaWebhook>[0] = { secret: SECRET, logger: false },
+    ) {
       const reached: VerifiedKallimaEvent[] = [];
       const app = express();
       app.post(ROUTE, verifyKallimaWebhook(options), (req, res) => {
@@ -318,7 +448,7 @@ for (const [name, express] of frameworks) {
     it("answers 500 raw_body_unavailable behind express.json() without verify", async () => {
       const app = express();
       app.use(express.json());
-      app.post(ROUTE, verifyKallimaWebhook({ secret: SECRET }), (_req, res) => {
+      app.post(ROUTE, verifyKallimaWebhook({ secret: SECRET, logger: false }), (_req, res) => {
         res.json({ reached: true });
       });
       const delivery = await signed();
@@ -337,7 +467,7 @@ for (const [name, express] of frameworks) {
     it("sends an error thrown by the route to Express's error handling once", async () => {
       const app = express();
       let routeRuns = 0;
-      app.post(ROUTE, verifyKallimaWebhook({ secret: SECRET }), () => {
+      app.post(ROUTE, verifyKallimaWebhook({ secret: SECRET, logger: false }), () => {
         routeRuns++;
         throw new Error("route failed");
       });
@@ -357,7 +487,7 @@ for (const [name, express] of frameworks) {
           next();
           req.emit("error", new Error("stream broke"));
         },
-        verifyKallimaWebhook({ secret: SECRET }),
+        verifyKallimaWebhook({ secret: SECRET, logger: false }),
         (_req, res) => {
           res.json({ reached: true });
         },
@@ -368,11 +498,49 @@ for (const [name, express] of frameworks) {
       expect([response.status, errorCode(response.text)]).toEqual([400, "request_aborted"]);
     });
 
+    it("answers other methods 405 when mounted with app.all(); the route never runs", async () => {
+      let routeRuns = 0;
+      const app = express();
+      app.all(ROUTE, verifyKallimaWebhook({ secret: SECRET, logger: false }), (_req, res) => {
+        routeRuns++;
+        res.json({ reached: true });
+      });
+      const delivery = await signed();
+      const response = await request(app).put(ROUTE).set(delivery.headers);
+      expect([response.status, response.headers.allow]).toEqual([405, "POST"]);
+      expect(errorCode(response.text)).toBe("method_not_allowed");
+      expect(routeRuns).toBe(0);
+    });
+
+    it("gives a secret function the request's { req, res }", async () => {
+      const app = express();
+      app.post(
+        "/hooks/:tenant",
+        verifyKallimaWebhook({
+          secret: ({ req }) => (req.params.tenant === "acme" ? SECRET : []),
+          logger: false,
+        }),
+        (req, res) => {
+          res.json({ got: req.kallimaEvent?.id });
+        },
+      );
+      const event = jobCompletedEvent();
+      const delivery = await signed(event);
+      const acme = await postBytes(app, "/hooks/acme", delivery.headers, delivery.body);
+      expect(acme.body).toEqual({ got: event.id });
+      const other = await postBytes(app, "/hooks/other", delivery.headers, delivery.body);
+      expect(other.status).toBe(500);
+      expect(errorCode(other.text)).toBe("invalid_secret");
+    });
+
     it("accepts a handler made with createWebhookHandler without running its handlers", async () => {
       let runs = 0;
-      const webhooks = createWebhookHandler({ secret: SECRET }).on("job.completed", () => {
-        runs++;
-      });
+      const webhooks = createWebhookHandler({ secret: SECRET, logger: false }).on(
+        "job.completed",
+        () => {
+          runs++;
+        },
+      );
       const { app, reached } = verifiedApp(webhooks);
       const delivery = await signed();
       const response = await postBytes(app, ROUTE, delivery.headers, delivery.body);
@@ -383,14 +551,40 @@ for (const [name, express] of frameworks) {
   });
 }
 
-describe("verifyKallimaWebhook options", () => {
-  it("refuses `on` handlers, which it would never run", () => {
-    const options = { secret: SECRET, on: { "job.completed": () => {} } };
-    expect(() => verifyKallimaWebhook(options as { secret: string })).toThrow(WebhookConfigError);
+describe("options", () => {
+  it("verifyKallimaWebhook refuses the options that only handlers use, with the core's message", () => {
+    for (const extra of [
+      { on: { "job.completed": () => {} } },
+      { onUnhandled: () => {} },
+      { idempotency: false },
+      { deadlineMs: 1000 },
+    ]) {
+      const options = { secret: SECRET, logger: false, ...extra };
+      expect(() => verifyKallimaWebhook(options as { secret: string })).toThrow(WebhookConfigError);
+      expect(() => verifyKallimaWebhook(options as { secret: string })).toThrow(/only verifies/);
+    }
   });
 
   it("fails at start-up on a bad secret, like the core", () => {
     expect(() => verifyKallimaWebhook({ secret: "" })).toThrow(WebhookConfigError);
     expect(() => kallimaWebhooks({ secret: "" })).toThrow(WebhookConfigError);
+  });
+
+  it("refuses an unknown otherMethods value", () => {
+    for (const attempt of [
+      () => kallimaWebhooks({ secret: SECRET, logger: false, otherMethods: "passes-on" as "next" }),
+      () =>
+        kallimaWebhooks(createWebhookHandler({ secret: SECRET, logger: false }), {
+          otherMethods: "404" as "405",
+        }),
+    ]) {
+      expect(attempt).toThrow(WebhookConfigError);
+      expect(attempt).toThrow(/otherMethods must be "405" or "next"/);
+    }
+  });
+
+  it("does not hand otherMethods to the core", async () => {
+    const middleware = kallimaWebhooks({ secret: SECRET, logger: false, otherMethods: "405" });
+    expect(typeof middleware).toBe("function");
   });
 });

@@ -1,21 +1,27 @@
 import {
-  isWebhookHandler,
-  resolveWebhookHandler,
   type VerifiedKallimaEvent,
   WebhookConfigError,
   type WebhookHandler,
   type WebhookHandlerOptions,
-  type WebhookRequest,
   type WebhookResult,
 } from "@kallima/webhooks";
 import {
-  keepRawBody,
-  type NodeWebhookRequest,
+  createVerifyOnlyHandler,
+  isWebhookHandler,
+  resolveWebhookHandler,
+  type VerifyOnlyOptions,
+  type WebhookRequest,
+} from "@kallima/webhooks/adapter";
+import {
+  keepRawBody as keepBytes,
   nodeSignatureHeaders,
   readRawBody,
   writeResult,
 } from "@kallima/webhooks/node";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+
+// One package for users: everything of the core, plus this adapter's own names below.
+export * from "@kallima/webhooks";
 
 declare global {
   // Express types its request through this global namespace (both @types/express 4 and 5),
@@ -28,31 +34,45 @@ declare global {
   }
 }
 
+/** What event handlers get as their second argument, and a `secret` function as its argument. */
+export interface ExpressWebhookContext {
+  req: Request;
+  res: Response;
+}
+
+/** How {@link kallimaWebhooks} treats requests that are not `POST`. */
+export interface KallimaWebhooksMountOptions {
+  /**
+   * `"405"` (default): answer them `405 Method Not Allowed` with `Allow: POST`. `"next"`: call
+   * `next()`, so that another route on the same path (a `GET` one, say) answers them.
+   */
+  otherMethods?: "405" | "next";
+}
+
+/** Options of {@link kallimaWebhooks}: the core's handler options, typed with the Express context. */
+export interface KallimaWebhooksOptions
+  extends WebhookHandlerOptions<ExpressWebhookContext>,
+    KallimaWebhooksMountOptions {}
+
+/**
+ * A handler made with `createWebhookHandler`: typed with the Express context
+ * (`createWebhookHandler<ExpressWebhookContext>(…)`), or with none.
+ */
+export type ExpressWebhookHandler = WebhookHandler<ExpressWebhookContext> | WebhookHandler;
+
 /**
  * A body-parser `verify` callback that keeps the exact request bytes as `req.rawBody`, so that
  * the webhook route still verifies when a global `express.json()` (or `express.text()`,
- * `express.urlencoded()`) runs before it. Same function as {@link keepRawBody}.
+ * `express.urlencoded()`) runs before it.
  *
  * @example
  * ```ts
- * import { verify } from "@kallima/webhooks-express";
  * app.use(express.json({ verify }));
  * ```
  */
-export const verify: typeof keepRawBody = keepRawBody;
-export {
-  getFailureReason,
-  isEventType,
-  type KallimaEvent,
-  type VerifiedKallimaEvent,
-} from "@kallima/webhooks";
-export { keepRawBody };
-
-/** Options of {@link verifyKallimaWebhook}: the core options, without the ones that run handlers. */
-export type VerifyKallimaWebhookOptions = Omit<
-  WebhookHandlerOptions,
-  "on" | "onUnhandled" | "idempotency"
->;
+export const verify: typeof keepBytes = keepBytes;
+/** @deprecated The same function as {@link verify}, under its old name: use `verify`. */
+export const keepRawBody: typeof verify = verify;
 
 // Names the Express fix, since the core's generic hint cannot know which parser ran.
 const CONSUMED_BODY_HINT =
@@ -60,15 +80,14 @@ const CONSUMED_BODY_HINT =
   'or keep the bytes: `app.use(express.json({ verify }))` with `verify` from "@kallima/webhooks-express" ' +
   "(pass the same `{ verify }` to express.text(), express.urlencoded() or body-parser).";
 
-function toWebhookRequest(req: Request, handler: WebhookHandler): WebhookRequest {
+function toWebhookRequest(req: Request, res: Response): WebhookRequest<ExpressWebhookContext> {
   return {
-    // From rawHeaders, not req.headers: Node joins a repeated custom header into "a, b", which
-    // would read as a list of two signatures instead of a repeat to refuse.
+    method: req.method,
+    // From rawHeaders: Node joins a repeated header into "a, b", which must be refused instead.
     headers: nodeSignatureHeaders(req),
-    rawBody: readRawBody(req as NodeWebhookRequest, {
-      maxBodyBytes: handler.maxBodyBytes,
-      consumedBodyHint: CONSUMED_BODY_HINT,
-    }),
+    rawBody: (maxBodyBytes) =>
+      readRawBody(req, { maxBodyBytes, consumedBodyHint: CONSUMED_BODY_HINT }),
+    context: { req, res },
   };
 }
 
@@ -87,44 +106,60 @@ function answer(res: Response, result: WebhookResult): void {
 
 /**
  * Terminal Express middleware that receives Kallima webhooks: it reads the raw body, verifies
- * the signature and freshness, drops repeats, runs the handler for the event's type and answers
- * with the status Kallima's retries rely on (2xx handled or duplicate, 4xx rejected, 5xx retry).
- *
- * Takes the core handler options, or a handler made with `createWebhookHandler`. Requests that
- * are not `POST` go on to the next route, so a `GET` route may share the path. An upload cut
- * short (the client went, or a server timeout cut it) is answered `400 request_aborted` and told
- * to `onError`; a repeated signature header is refused. Errors that are not this library's own
- * (a custom handler's) go to `next(err)`.
+ * the signature and freshness, drops repeats, runs the handler for the event's type with
+ * `{ req, res }` as its second argument, and answers with the status Kallima's retries rely on.
+ * Mount it with `app.all(path, …)` so that other methods get `405`, or pass
+ * `otherMethods: "next"` (in the options, or as a second argument after a handler) to leave
+ * them to your other routes. Takes the core's options or a handler made with
+ * `createWebhookHandler`. Errors that are not this library's own (a custom handler object's)
+ * go to `next(err)`.
  *
  * @example
  * ```ts
- * app.post("/kallima-events", kallimaWebhooks({
+ * app.all("/kallima-events", kallimaWebhooks({
  *   secret: process.env.KALLIMA_WEBHOOK_SECRET!,
- *   on: { "job.completed": async (event) => saveJob(event.data.id) },
+ *   on: { "job.completed": async (event, { req }) => saveJob(event.data.id, req.ip) },
  * }));
  * ```
  */
-export function kallimaWebhooks(options: WebhookHandlerOptions | WebhookHandler): RequestHandler {
-  const handler = resolveWebhookHandler(options);
+export function kallimaWebhooks(
+  input: KallimaWebhooksOptions | ExpressWebhookHandler,
+  mount: KallimaWebhooksMountOptions = {},
+): RequestHandler {
+  let core: unknown = input;
+  let otherMethods: unknown = mount.otherMethods;
+  if (!isWebhookHandler(input) && typeof input === "object" && input !== null) {
+    // The core gets its own options only; the mount option is this adapter's.
+    const { otherMethods: inline, ...options } = input;
+    core = options;
+    otherMethods ??= inline;
+  }
+  const handler = resolveWebhookHandler(core as WebhookHandlerOptions<ExpressWebhookContext>);
+  otherMethods ??= "405";
+  if (otherMethods !== "405" && otherMethods !== "next") {
+    throw new WebhookConfigError(
+      "invalid_option",
+      `otherMethods must be "405" or "next", got ${JSON.stringify(otherMethods)}.`,
+    );
+  }
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== "POST") {
+    if (otherMethods === "next" && req.method !== "POST") {
       next();
       return;
     }
     // Not returned (Express 4 ignores a middleware's promise): both outcomes are handled here.
-    // handle() turns every failure of its own into an answer, so a rejection is a bug or a
+    // handle() turns every failure of its own into a result, so a rejection is a bug or a
     // custom handler's error, which Express's error handling gets.
-    handler.handle(toWebhookRequest(req, handler)).then((result) => answer(res, result), next);
+    handler.handle(toWebhookRequest(req, res)).then((result) => answer(res, result), next);
   };
 }
 
 /**
  * Verify-only Express middleware: on an authentic, fresh delivery it sets `req.kallimaEvent`
  * and calls `next()`, so that your own route handles the event; otherwise it answers the error
- * itself (401, 400, 413 or 500 with a JSON body) and your route does not run.
- *
- * It neither deduplicates nor runs handlers: Kallima delivers at least once, so your route must
- * tolerate a repeated `req.kallimaEvent.id`. Use {@link kallimaWebhooks} to have both done for you.
+ * itself and your route does not run. It neither deduplicates nor runs handlers (passing `on`,
+ * `onUnhandled`, `idempotency` or `deadlineMs` throws): your route must tolerate a repeated
+ * `req.kallimaEvent.id`.
  *
  * @example
  * ```ts
@@ -136,24 +171,16 @@ export function kallimaWebhooks(options: WebhookHandlerOptions | WebhookHandler)
  * ```
  */
 export function verifyKallimaWebhook(
-  options: VerifyKallimaWebhookOptions | WebhookHandler,
+  options: VerifyOnlyOptions<ExpressWebhookContext> | ExpressWebhookHandler,
 ): RequestHandler {
-  if (
-    !isWebhookHandler(options) &&
-    typeof options === "object" &&
-    options !== null &&
-    ("on" in options || "onUnhandled" in options)
-  ) {
-    throw new WebhookConfigError(
-      "invalid_option",
-      "verifyKallimaWebhook only verifies and never runs `on` or `onUnhandled` handlers: handle req.kallimaEvent in your route, or use kallimaWebhooks() instead.",
-    );
-  }
-  const handler = resolveWebhookHandler(options as WebhookHandlerOptions | WebhookHandler);
+  const handler = createVerifyOnlyHandler<ExpressWebhookContext>(
+    options as VerifyOnlyOptions<ExpressWebhookContext> | WebhookHandler<ExpressWebhookContext>,
+    { adapterName: "verifyKallimaWebhook" },
+  );
   return (req: Request, res: Response, next: NextFunction): void => {
     // As in kallimaWebhooks: not returned, and both outcomes handled here. next() does not
     // throw for an error of a later route: Express catches that itself and routes it.
-    handler.verify(toWebhookRequest(req, handler)).then((outcome) => {
+    handler.verify(toWebhookRequest(req, res)).then((outcome) => {
       if (!outcome.ok) {
         answer(res, outcome.result);
         return;

@@ -1,6 +1,4 @@
 import type { Server } from "node:http";
-import { createWebhookHandler, type WebhookHandler } from "@kallima/webhooks";
-import { jobCompletedEvent, signPayload } from "@kallima/webhooks/testing";
 import {
   BOUNDED_READ_BYTES,
   exchange,
@@ -11,8 +9,14 @@ import {
 } from "@kallima/webhooks-conformance/node-robustness";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { kallimaWebhooks, verifyKallimaWebhook } from "./index.js";
+import {
+  createWebhookHandler,
+  kallimaWebhooks,
+  verifyKallimaWebhook,
+  type WebhookHandler,
+} from "./index.js";
 import { close, frameworks, listenWithTimeouts, SECRET } from "./test-support.js";
+import { jobCompletedEvent, signPayload } from "./testing.js";
 
 const ROUTE = "/kallima-events";
 
@@ -23,7 +27,7 @@ for (const [name, express] of frameworks) {
     after413: "closed",
     async start({ requestTimeoutMs, ...options }) {
       const app = express();
-      app.post(ROUTE, kallimaWebhooks(options));
+      app.all(ROUTE, kallimaWebhooks({ ...options, logger: false }));
       const { server, port } = await listenWithTimeouts(app, requestTimeoutMs);
       return { server, port, path: ROUTE, close: () => close(server) };
     },
@@ -66,7 +70,7 @@ for (const [name, express] of frameworks) {
     }
 
     it("verifyKallimaWebhook refuses a repeated X-Kallima-Signature; the route never runs", async () => {
-      const { port } = await serve(verifyKallimaWebhook({ secret: SECRET }));
+      const { port } = await serve(verifyKallimaWebhook({ secret: SECRET, logger: false }));
       const { headers, body } = await signedLines();
       const signature = headers.find(([header]) => header === "x-kallima-signature")!;
       const response = await exchange(port, {
@@ -81,7 +85,9 @@ for (const [name, express] of frameworks) {
     });
 
     it("verifyKallimaWebhook answers 413 to an upload that goes on, and closes the connection", async () => {
-      const app = await serve(verifyKallimaWebhook({ secret: SECRET, maxBodyBytes: 1024 }));
+      const app = await serve(
+        verifyKallimaWebhook({ secret: SECRET, logger: false, maxBodyBytes: 1024 }),
+      );
       const { headers } = await signedLines();
       const upload = await uploadPastLimit(app, headers, "chunked");
       expect([upload.response.status, upload.response.headers.connection]).toEqual([413, "close"]);
@@ -103,6 +109,7 @@ for (const [name, express] of frameworks) {
         flushWhenAsked,
         kallimaWebhooks({
           secret: SECRET,
+          logger: false,
           on: {
             "job.completed": () => {
               if (++runs === 1) throw new Error("handler failed after the headers went out");
@@ -126,7 +133,7 @@ for (const [name, express] of frameworks) {
     });
 
     it("survives a broken handler that rejects after the answer was started", async () => {
-      const real = createWebhookHandler({ secret: SECRET });
+      const real = createWebhookHandler({ secret: SECRET, logger: false });
       let calls = 0;
       const broken: WebhookHandler = {
         ...real,

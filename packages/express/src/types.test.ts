@@ -1,12 +1,16 @@
+import express, { type Request, type RequestHandler, type Response } from "express";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
+  createWebhookHandler,
+  type ExpressWebhookContext,
   getFailureReason,
   isEventType,
   type KallimaEvent,
+  kallimaWebhooks,
   type VerifiedKallimaEvent,
-} from "@kallima/webhooks";
-import express, { type RequestHandler } from "express";
-import { describe, expect, expectTypeOf, it } from "vitest";
-import { kallimaWebhooks, verify, verifyKallimaWebhook } from "./index.js";
+  verify,
+  verifyKallimaWebhook,
+} from "./index.js";
 
 // Checked by `tsc` (pnpm typecheck); at run time these assertions are no-ops.
 describe("types", () => {
@@ -28,6 +32,53 @@ describe("types", () => {
     expectTypeOf(middleware).toEqualTypeOf<RequestHandler>();
   });
 
+  it("gives handlers and a secret function the Express { req, res }", () => {
+    kallimaWebhooks({
+      secret: (context) => {
+        expectTypeOf(context).toEqualTypeOf<ExpressWebhookContext>();
+        return context.req.params.tenant === "acme" ? "whsec_acme" : ["whsec_a", "whsec_b"];
+      },
+      on: {
+        "job.completed": (_event, context) => {
+          expectTypeOf(context).toEqualTypeOf<ExpressWebhookContext>();
+          expectTypeOf(context.req).toEqualTypeOf<Request>();
+          expectTypeOf(context.res).toEqualTypeOf<Response>();
+        },
+      },
+      onUnhandled: (_event, { res }) => {
+        expectTypeOf(res).toEqualTypeOf<Response>();
+      },
+    });
+    kallimaWebhooks({ secret: async ({ req }) => String(req.headers["x-tenant-secret"]) });
+    verifyKallimaWebhook({
+      secret: (context) => {
+        expectTypeOf(context).toEqualTypeOf<ExpressWebhookContext>();
+        return "whsec_types";
+      },
+    });
+  });
+
+  it("takes handlers made with createWebhookHandler, typed with the Express context or not", () => {
+    const typed = createWebhookHandler<ExpressWebhookContext>({ secret: "whsec_types" }).on(
+      "job.completed",
+      (_event, { req }) => {
+        expectTypeOf(req).toEqualTypeOf<Request>();
+      },
+    );
+    kallimaWebhooks(typed);
+    kallimaWebhooks(createWebhookHandler({ secret: "whsec_types" }), { otherMethods: "next" });
+    verifyKallimaWebhook(typed);
+  });
+
+  it("types otherMethods", () => {
+    kallimaWebhooks({ secret: "whsec_types", otherMethods: "next" });
+    kallimaWebhooks({ secret: "whsec_types", otherMethods: "405" });
+    // @ts-expect-error only "405" and "next"
+    void (() => kallimaWebhooks({ secret: "whsec_types", otherMethods: "passes-on" }));
+    // @ts-expect-error verify-only has no otherMethods: mount it with app.post() or app.all()
+    void (() => verifyKallimaWebhook({ secret: "whsec_types", otherMethods: "next" }));
+  });
+
   it("types req.kallimaEvent on every Express request", () => {
     const app = express();
     app.post("/kallima-events", verifyKallimaWebhook({ secret: "whsec_types" }), (req, res) => {
@@ -47,9 +98,11 @@ describe("types", () => {
     });
   });
 
-  it("refuses handlers in verify-only options", () => {
+  it("refuses handler options in verify-only mode", () => {
     // @ts-expect-error verifyKallimaWebhook never runs `on` handlers (it also throws at run time)
     expect(() => verifyKallimaWebhook({ secret: "whsec_types", on: {} })).toThrow();
+    // @ts-expect-error nor deduplicates
+    expect(() => verifyKallimaWebhook({ secret: "whsec_types", idempotency: false })).toThrow();
     verifyKallimaWebhook({ secret: ["whsec_old", "whsec_new"], toleranceSeconds: 60 });
   });
 
