@@ -19,7 +19,8 @@ class HomeController {
 @Module({
   imports: [
     ConfigModule.forRoot({ ignoreEnvFile: true, load: [kallimaConfig] }),
-    // Mounts POST /kallima-events, which runs the @OnKallimaEvent() methods below.
+    // Mounts /kallima-events: POST runs the @OnKallimaEvent() methods below, other methods get
+    // 405, except GET, which EventsController answers (this module's routes are registered first).
     KallimaWebhooksModule.forRootAsync({
       imports: [ConfigModule],
       inject: [ConfigService],

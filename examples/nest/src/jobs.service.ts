@@ -1,4 +1,9 @@
-import { getFailureReason, type KallimaEvent, OnKallimaEvent } from "@kallima/webhooks-nest";
+import {
+  getFailureReason,
+  type KallimaEvent,
+  type NestWebhookContext,
+  OnKallimaEvent,
+} from "@kallima/webhooks-nest";
 import { Injectable } from "@nestjs/common";
 // biome-ignore lint/style/useImportType: Nest injects EventLog by the class that decorator metadata names at run time.
 import { EventLog } from "./event-log.service";
@@ -13,8 +18,12 @@ export class JobsService {
   constructor(private readonly log: EventLog) {}
 
   @OnKallimaEvent("job.completed")
-  async onCompleted(event: KallimaEvent<"job.completed">): Promise<void> {
-    console.log(`job ${event.data.id} completed`);
+  async onCompleted(
+    event: KallimaEvent<"job.completed">,
+    { request }: NestWebhookContext,
+  ): Promise<void> {
+    // The second argument: the platform's request (here Express's), and the route's context.
+    console.log(`job ${event.data.id} completed (${request.method} ${request.url})`);
     this.log.record(this.log.module, event);
   }
 

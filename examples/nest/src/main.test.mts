@@ -3,17 +3,17 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import {
-  createEvent,
-  jobCompletedEvent,
-  jobFailedEvent,
-  webhookTestEvent,
-} from "@kallima/webhooks/testing";
-import {
   deliverSigned,
   handledEvents,
   type RunningExample,
   startExample,
 } from "@kallima/webhooks-conformance/example-app";
+import {
+  createEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  webhookTestEvent,
+} from "@kallima/webhooks-nest/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const exampleDir = resolve(import.meta.dirname, "..");
@@ -72,7 +72,8 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
       body: { received: true, outcome: "handled" },
     });
     expect(await ran(hooks)).toContainEqual({ id: event.id, type: "job.completed" });
-    expect(app.stdout()).toContain(`job ${event.data.id} completed`);
+    // The handler's second argument is the delivery's { request, executionContext }.
+    expect(app.stdout()).toContain(`job ${event.data.id} completed (POST /kallima-events)`);
   });
 
   it("rejects a tampered delivery with 401 and runs nothing", async () => {
@@ -109,6 +110,13 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
     const ids = (await ran(hooks)).map((e) => e.id);
     expect(ids.slice(-2)).toEqual([failed.id, test.id]);
     expect(ids).not.toContain(unknown.id);
+  });
+
+  it("answers another method than POST with 405, and GET with the list", async () => {
+    const put = await fetch(hooks, { method: "PUT", body: "{}" });
+    expect([put.status, put.headers.get("allow")]).toEqual([405, "POST"]);
+    // GET /kallima-events is the app's own list, registered before the module's route.
+    expect(Array.isArray(await ran(hooks))).toBe(true);
   });
 
   it("runs the handler once for a repeated delivery", async () => {

@@ -20,12 +20,12 @@ it("works in an app compiled by tsc to CommonJS with decorator metadata, on both
     format: "cjs",
     results: {
       express: {
-        statuses: [200, 401, 201],
-        seen: ["handler:job_express", "guarded:evt_cjs_express"],
+        statuses: [200, 401, 201, 201],
+        seen: ["handler:job_express:POST", "guarded:evt_cjs_express", "standalone:evt_cjs_express"],
       },
       fastify: {
-        statuses: [200, 401, 201],
-        seen: ["handler:job_fastify", "guarded:evt_cjs_fastify"],
+        statuses: [200, 401, 201, 201],
+        seen: ["handler:job_fastify:POST", "guarded:evt_cjs_fastify", "standalone:evt_cjs_fastify"],
       },
     },
   });
@@ -48,5 +48,7 @@ it("loads as ESM by name, with the same exports as the CommonJS build", () => {
   expect(esm).toContain("KallimaWebhooksModule");
   expect(esm).toContain("OnKallimaEvent");
   expect(esm).toContain("KallimaWebhookGuard");
+  expect(esm).toContain("kallimaWebhooks");
+  expect(esm).toContain("verifyKallimaWebhook");
   expect(cjs).toEqual(esm.filter((name) => name !== "default"));
 }, 30_000);

@@ -7,21 +7,22 @@ import type {
 import { createParamDecorator, type ExecutionContext } from "@nestjs/common";
 import { KALLIMA_EVENT_PROPERTY, ON_KALLIMA_EVENT_METADATA } from "./constants.js";
 import { KallimaNestError } from "./errors.js";
-import type { NestWebhookRequest } from "./request.js";
+import type { NestWebhookContext, NestWebhookRequest } from "./request.js";
 
 /**
  * Runs the decorated method for every verified delivery of these event types that reaches the
  * module's webhook route. Works on any provider; the module finds them at start-up. Several
  * methods for one type all run, in discovery order; a method that throws makes the delivery
- * answer 500, so Kallima retries it. The method's parameter is typed by the event types.
+ * answer 500, so Kallima retries it. The method's first parameter is typed by the event types;
+ * the second, if it takes one, is the {@link NestWebhookContext} (`{ request, executionContext }`).
  *
  * @example
  * ```ts
  * @Injectable()
  * export class JobsService {
  *   @OnKallimaEvent("job.completed")
- *   async onCompleted(event: KallimaEvent<"job.completed">) {
- *     await this.results.fetch(event.data.id);
+ *   async onCompleted(event: KallimaEvent<"job.completed">, { request }: NestWebhookContext) {
+ *     await this.results.fetch(event.data.id, request.headers["x-request-id"]);
  *   }
  * }
  * ```
@@ -29,7 +30,7 @@ import type { NestWebhookRequest } from "./request.js";
 export function OnKallimaEvent<TType extends KallimaEventType>(
   type: TType,
   ...moreTypes: TType[]
-): <TMethod extends (event: CoreKallimaEvent<TType>) => unknown>(
+): <TMethod extends (event: CoreKallimaEvent<TType>, context: NestWebhookContext) => unknown>(
   target: object,
   propertyKey: string | symbol,
   descriptor: TypedPropertyDescriptor<TMethod>,

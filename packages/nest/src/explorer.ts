@@ -5,11 +5,14 @@ import {
   type ContextId,
   ContextIdFactory,
   DiscoveryService,
+  HttpAdapterHost,
   MetadataScanner,
   ModuleRef,
 } from "@nestjs/core";
 import { KALLIMA_WEBHOOK_HANDLER } from "./constants.js";
 import { onKallimaEventTypes } from "./decorators.js";
+import { acceptAnyContentType } from "./fastify.js";
+import type { NestWebhookContext } from "./request.js";
 
 /**
  * The DI context of the delivery being handled, so that request-scoped handler providers get the
@@ -17,9 +20,12 @@ import { onKallimaEventTypes } from "./decorators.js";
  */
 export const deliveryContext = new AsyncLocalStorage<ContextId>();
 
-type EventMethod = (event: VerifiedKallimaEvent) => unknown;
+type EventMethod = (event: VerifiedKallimaEvent, context?: NestWebhookContext) => unknown;
 
-/** Finds `@OnKallimaEvent()` methods on every provider and registers them with the handler. */
+/**
+ * Finds `@OnKallimaEvent()` methods on every provider and registers them with the handler; on
+ * Fastify, also lets Kallima routes take any content type (see `acceptAnyContentType`).
+ */
 @Injectable()
 export class KallimaEventsExplorer implements OnModuleInit {
   private readonly logger = new Logger("KallimaWebhooksModule");
@@ -30,10 +36,12 @@ export class KallimaEventsExplorer implements OnModuleInit {
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
-    @Inject(KALLIMA_WEBHOOK_HANDLER) private readonly handler: WebhookHandler,
+    @Inject(KALLIMA_WEBHOOK_HANDLER) private readonly handler: WebhookHandler<NestWebhookContext>,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
+    acceptAnyContentType(this.adapterHost);
     // A provider exported from its module and imported elsewhere is listed more than once.
     const seen = new Set<unknown>();
     for (const wrapper of this.discovery.getProviders()) {
@@ -55,16 +63,16 @@ export class KallimaEventsExplorer implements OnModuleInit {
         const types = onKallimaEventTypes(prototype, method);
         if (types.length === 0) continue;
         if (!isStatic) this.requestScoped = true;
-        const run: (event: VerifiedKallimaEvent) => unknown = isStatic
-          ? (event) => (instance as Record<string, EventMethod>)[method]!(event)
-          : async (event) => {
+        const run: EventMethod = isStatic
+          ? (event, context) => (instance as Record<string, EventMethod>)[method]!(event, context)
+          : async (event, context) => {
               const contextId = deliveryContext.getStore() ?? ContextIdFactory.create();
               const scoped = await this.moduleRef.resolve<Record<string, EventMethod>>(
                 wrapper.token,
                 contextId,
                 { strict: false },
               );
-              return scoped[method]!(event);
+              return scoped[method]!(event, context);
             };
         for (const type of new Set(types)) {
           // The decorator only accepts known types; `.on()` is typed per type.

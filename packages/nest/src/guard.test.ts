@@ -1,5 +1,6 @@
 import { jobCompletedEvent, signPayload, webhookTestEvent } from "@kallima/webhooks/testing";
 import {
+  All,
   type ArgumentsHost,
   Catch,
   Controller,
@@ -14,15 +15,18 @@ import {
   UseGuards,
 } from "@nestjs/common";
 import { HttpAdapterHost } from "@nestjs/core";
+import { RouteConfig } from "@nestjs/platform-fastify";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   isEventType,
+  KALLIMA_FASTIFY_ROUTE_CONFIG,
   KallimaEvent,
   KallimaWebhookException,
   KallimaWebhookGuard,
   KallimaWebhooksModule,
   type VerifiedKallimaEvent,
+  verifyKallimaWebhook,
 } from "./index.js";
 import { PLATFORMS, type RunningApp, startApp } from "./test-support/app.js";
 
@@ -214,5 +218,142 @@ describe("KallimaWebhookGuard with a global module", () => {
       .set(delivery.headers)
       .send(String(delivery.body).replace("aaaa0001", "ffff0001"));
     expect([rejected.status, rejected.body]).toEqual([418, { rejected: "invalid_signature" }]);
+  });
+});
+
+describe.each(PLATFORMS)("verifyKallimaWebhook on %s", (platform) => {
+  function controllerWith(guard: ReturnType<typeof verifyKallimaWebhook>) {
+    @Controller("standalone")
+    class StandaloneController {
+      @All()
+      @HttpCode(200)
+      @UseGuards(guard)
+      receive(@KallimaEvent() event: VerifiedKallimaEvent) {
+        return { verified: event.id };
+      }
+    }
+    return StandaloneController;
+  }
+
+  it("verifies without the module, with the route's context for a secret function", async () => {
+    const seen: string[] = [];
+    const guard = verifyKallimaWebhook({
+      secret: ({ request, executionContext }) => {
+        seen.push(`${request.method} ${executionContext?.getHandler().name}`);
+        return SECRET;
+      },
+      logger: false,
+    });
+    const app = await startApp(platform, { controllers: [controllerWith(guard)] });
+    open.push(app);
+    const event = webhookTestEvent();
+    const delivery = await signed(event);
+    const ok = await request(app.url)
+      .post("/standalone")
+      .set(delivery.headers)
+      .send(String(delivery.body));
+    expect([ok.status, ok.body]).toEqual([200, { verified: event.id }]);
+    // Verify-only: a repeat reaches the route again, which dedupes by event.id itself.
+    const again = await request(app.url)
+      .post("/standalone")
+      .set(delivery.headers)
+      .send(String(delivery.body));
+    expect(again.status).toBe(200);
+    const put = await request(app.url)
+      .put("/standalone")
+      .set(delivery.headers)
+      .send(String(delivery.body));
+    expect([put.status, put.headers.allow, put.body.error.code]).toEqual([
+      405,
+      "POST",
+      "method_not_allowed",
+    ]);
+    expect(seen).toEqual(["POST receive", "POST receive"]);
+  });
+
+  it("refuses handler options at once, with invalid_option", () => {
+    expect(() =>
+      verifyKallimaWebhook({
+        secret: SECRET,
+        // @ts-expect-error verify-only: no handlers
+        on: { "job.completed": () => {} },
+      }),
+    ).toThrow(expect.objectContaining({ code: "invalid_option" }));
+  });
+
+  it("logs rejected deliveries with Nest's Logger by default", async () => {
+    const logged: string[] = [];
+    const guard = verifyKallimaWebhook({ secret: SECRET });
+    const app = await startApp(
+      platform,
+      { controllers: [controllerWith(guard)] },
+      {
+        rawBody: true,
+        logger: {
+          log() {},
+          error() {},
+          warn: (message: unknown) => void logged.push(String(message)),
+        },
+      },
+    );
+    open.push(app);
+    const delivery = await signed(jobCompletedEvent());
+    await request(app.url)
+      .post("/standalone")
+      .set(delivery.headers)
+      .send(String(delivery.body).replace("job_", "jab_"));
+    expect(logged).toEqual([expect.stringMatching(/^\[kallima-webhooks\] 401 invalid_signature/)]);
+  });
+});
+
+describe("guarded routes on Fastify, by content type", () => {
+  @Controller("typed")
+  class TypedController {
+    @Post("marked")
+    @HttpCode(200)
+    @RouteConfig(KALLIMA_FASTIFY_ROUTE_CONFIG)
+    @UseGuards(KallimaWebhookGuard)
+    marked(@KallimaEvent() event: VerifiedKallimaEvent) {
+      return { verified: event.id };
+    }
+
+    @Post("unmarked")
+    @HttpCode(200)
+    @UseGuards(verifyKallimaWebhook({ secret: SECRET, logger: false }))
+    unmarked(@KallimaEvent() event: VerifiedKallimaEvent) {
+      return { verified: event.id };
+    }
+  }
+
+  async function post(app: RunningApp, path: string, type: string | undefined) {
+    const event = jobCompletedEvent();
+    const delivery = await signed(event);
+    const { "content-type": _json, ...headers } = delivery.headers as Record<string, string>;
+    const response = await fetch(`${app.url}${path}`, {
+      method: "POST",
+      headers: type === undefined ? headers : { ...headers, "content-type": type },
+      body: new TextEncoder().encode(String(delivery.body)),
+    });
+    const body = (await response.json()) as { error?: { code: string; message: string } };
+    return { id: event.id, status: response.status, body };
+  }
+
+  it("a route marked with KALLIMA_FASTIFY_ROUTE_CONFIG takes any type; others name the fix", async () => {
+    const app = await startApp("fastify", {
+      imports: [KallimaWebhooksModule.forRoot({ secret: SECRET, path: false, logger: false })],
+      controllers: [TypedController],
+    });
+    open.push(app);
+    for (const type of ["application/json", "text/plain", "application/octet-stream", undefined]) {
+      const { id, status, body } = await post(app, "/typed/marked", type);
+      expect([type, status, body]).toEqual([type, 200, { verified: id }]);
+    }
+    const json = await post(app, "/typed/unmarked", "application/json");
+    expect(json.status).toBe(200);
+    const text = await post(app, "/typed/unmarked", "text/plain");
+    expect([text.status, text.body.error?.code]).toEqual([500, "raw_body_unavailable"]);
+    expect(text.body.error?.message).toContain("@RouteConfig(KALLIMA_FASTIFY_ROUTE_CONFIG)");
+    expect(text.body.error?.message).not.toContain("rawBody: true");
+    expect((await post(app, "/typed/unmarked", "application/octet-stream")).status).toBe(415);
   });
 });

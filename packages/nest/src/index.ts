@@ -1,12 +1,6 @@
-export type {
-  IdempotencyOptions,
-  KallimaEventType,
-  VerifiedKallimaEvent,
-  WebhookHandler,
-  WebhookHandlerOptions,
-  WebhookResult,
-} from "@kallima/webhooks";
-export { createWebhookHandler, getFailureReason, isEventType } from "@kallima/webhooks";
+// One package for Nest apps: everything of `@kallima/webhooks`, plus the Nest module, decorators
+// and guards.
+export * from "@kallima/webhooks";
 export {
   DEFAULT_WEBHOOK_PATH,
   KALLIMA_WEBHOOK_HANDLER,
@@ -14,11 +8,15 @@ export {
 } from "./constants.js";
 export { KallimaEvent, OnKallimaEvent } from "./decorators.js";
 export { KallimaNestError, type KallimaNestErrorCode } from "./errors.js";
-export { KallimaWebhookException, KallimaWebhookGuard } from "./guard.js";
+export { KALLIMA_FASTIFY_ROUTE_CONFIG } from "./fastify.js";
+export { KallimaWebhookException, KallimaWebhookGuard, verifyKallimaWebhook } from "./guard.js";
+export { nestWebhookLogger } from "./logging.js";
 export {
+  type KallimaWebhooksFactoryResult,
   KallimaWebhooksModule,
   type KallimaWebhooksModuleAsyncOptions,
   type KallimaWebhooksModuleOptions,
   type KallimaWebhooksModuleRouteOptions,
+  kallimaWebhooks,
 } from "./module.js";
-export type { NestWebhookRequest } from "./request.js";
+export type { NestWebhookContext, NestWebhookRequest } from "./request.js";

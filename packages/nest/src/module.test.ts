@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { createEvent, jobCompletedEvent, jobFailedEvent } from "@kallima/webhooks/testing";
+import {
+  createEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  signPayload,
+} from "@kallima/webhooks/testing";
 import {
   type CallHandler,
   type ExecutionContext,
@@ -19,6 +24,7 @@ import {
   createWebhookHandler,
   type KallimaEvent,
   KallimaWebhooksModule,
+  type NestWebhookContext,
   OnKallimaEvent,
   type VerifiedKallimaEvent,
 } from "./index.js";
@@ -248,12 +254,13 @@ describe.each(PLATFORMS)("KallimaWebhooksModule on %s", (platform) => {
     expect(ran).toHaveLength(2);
   });
 
-  it("logs failed deliveries with Nest's logger unless onError is given", async () => {
+  it("logs failed deliveries with Nest's Logger by default, and logger: false silences them", async () => {
     const logged: string[] = [];
     const logger: LoggerService = {
       log: () => {},
       warn: (message: unknown) => void logged.push(`warn ${String(message)}`),
-      error: (message: unknown) => void logged.push(`error ${String(message)}`),
+      error: (message: unknown, stack?: unknown) =>
+        void logged.push(`error ${String(message)}${typeof stack === "string" ? " +stack" : ""}`),
     };
     @Injectable()
     class Failing {
@@ -262,18 +269,78 @@ describe.each(PLATFORMS)("KallimaWebhooksModule on %s", (platform) => {
         throw new Error("database is down");
       }
     }
-    const app = await start(
-      platform,
-      { imports: [KallimaWebhooksModule.forRoot({ secret: SECRET })], providers: [Failing] },
-      { rawBody: true, logger },
-    );
-    const failed = jobFailedEvent();
-    expect((await deliver(route(app), failed, { secret: SECRET })).status).toBe(500);
-    await deliver(route(app), jobCompletedEvent(), { secret: OTHER_SECRET });
-    expect(logged).toEqual([
-      `error handler_failed: The handler for "job.failed" failed. (event ${failed.id}, job.failed)`,
-      expect.stringMatching(/^warn invalid_signature: /),
-    ]);
+    for (const option of [{}, { logger: false as const }]) {
+      const app = await start(
+        platform,
+        {
+          imports: [KallimaWebhooksModule.forRoot({ secret: SECRET, ...option })],
+          providers: [Failing],
+        },
+        { rawBody: true, logger },
+      );
+      const failed = jobFailedEvent();
+      expect((await deliver(route(app), failed, { secret: SECRET })).status).toBe(500);
+      await deliver(route(app), jobCompletedEvent(), { secret: OTHER_SECRET });
+      // The core's lines, through the app's logger; the handler's stack beside the error.
+      expect(logged.splice(0)).toEqual(
+        "logger" in option
+          ? []
+          : [
+              `error [kallima-webhooks] 500 handler_failed: The handler for "job.failed" failed. (event ${failed.id}, job.failed) +stack`,
+              expect.stringMatching(/^warn \[kallima-webhooks\] 401 invalid_signature: /),
+            ],
+      );
+    }
+  });
+
+  it("answers every method but POST with the core's 405, running nothing", async () => {
+    const app = await start(platform, {
+      imports: [KallimaWebhooksModule.forRoot({ secret: SECRET, logger: false })],
+      providers: [JobsService],
+    });
+    for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
+      const response = await fetch(route(app), { method });
+      expect([response.status, response.headers.get("allow")]).toEqual([405, "POST"]);
+      expect(await response.json()).toMatchObject({ error: { code: "method_not_allowed" } });
+    }
+    expect(ran).toEqual([]);
+  });
+
+  it("gives handlers and the secret function { request, executionContext }", async () => {
+    const seen: string[] = [];
+    const record = (who: string, context: NestWebhookContext) => {
+      const { request, executionContext } = context;
+      const same = executionContext?.switchToHttp().getRequest() === request;
+      seen.push(`${who}:${request.method}:${String(request.headers["x-trace"])}:${same}`);
+    };
+    @Injectable()
+    class Traced {
+      @OnKallimaEvent("job.completed")
+      onCompleted(_event: KallimaEvent<"job.completed">, context: NestWebhookContext) {
+        record("decorated", context);
+      }
+    }
+    const app = await start(platform, {
+      imports: [
+        KallimaWebhooksModule.forRoot({
+          secret: (context) => {
+            record("secret", context);
+            return SECRET;
+          },
+          on: { "job.completed": (_event, context) => record("on", context) },
+          logger: false,
+        }),
+      ],
+      providers: [Traced],
+    });
+    const signed = await signPayload({ secret: SECRET, payload: jobCompletedEvent() });
+    const response = await fetch(route(app), {
+      method: "POST",
+      headers: { ...signed.headers, "x-trace": "t1" },
+      body: signed.body,
+    });
+    expect(response.status).toBe(200);
+    expect(seen).toEqual(["secret:POST:t1:true", "on:POST:t1:true", "decorated:POST:t1:true"]);
   });
 });
 

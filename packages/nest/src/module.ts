@@ -1,15 +1,8 @@
-import {
-  isWebhookHandler,
-  type KallimaWebhookError,
-  resolveWebhookHandler,
-  type WebhookErrorContext,
-  type WebhookHandler,
-  type WebhookHandlerOptions,
-} from "@kallima/webhooks";
+import type { WebhookHandler, WebhookHandlerOptions } from "@kallima/webhooks";
+import { isWebhookHandler, resolveWebhookHandler } from "@kallima/webhooks/adapter";
 import {
   type DynamicModule,
   type InjectionToken,
-  Logger,
   Module,
   type ModuleMetadata,
   type OptionalFactoryDependency,
@@ -24,6 +17,8 @@ import {
 import { createKallimaWebhookController } from "./controller.js";
 import { KallimaEventsExplorer } from "./explorer.js";
 import { KallimaWebhookGuard } from "./guard.js";
+import { withNestLogger } from "./logging.js";
+import type { NestWebhookContext } from "./request.js";
 
 /** Where the module mounts its route, and whether it is global. */
 export interface KallimaWebhooksModuleRouteOptions {
@@ -37,13 +32,23 @@ export interface KallimaWebhooksModuleRouteOptions {
 }
 
 /**
- * Options of {@link KallimaWebhooksModule.forRoot}: the core's handler options (`secret`,
- * `toleranceSeconds`, `idempotency`, `maxBodyBytes`, `onError`, …) plus `path` and `isGlobal`.
- * Without `onError`, failed deliveries are logged with Nest's `Logger`.
+ * Options of {@link KallimaWebhooksModule.forRoot}: the core's handler options (`secret`, `on`,
+ * `toleranceSeconds`, `idempotency`, `maxBodyBytes`, `logger`, `onError`, …), typed with the
+ * {@link NestWebhookContext} handlers and a `secret` function get, plus `path` and `isGlobal`.
+ * `logger` defaults to Nest's `Logger`; `false` silences.
  */
 export interface KallimaWebhooksModuleOptions
-  extends WebhookHandlerOptions,
+  extends WebhookHandlerOptions<NestWebhookContext>,
     KallimaWebhooksModuleRouteOptions {}
+
+/**
+ * What a `forRootAsync` factory returns: handler options, or a ready handler (typed with the
+ * Nest context, or made without a context type: `createWebhookHandler({ secret })`).
+ */
+export type KallimaWebhooksFactoryResult =
+  | WebhookHandlerOptions<NestWebhookContext>
+  | WebhookHandler<NestWebhookContext>
+  | WebhookHandler;
 
 /**
  * Options of {@link KallimaWebhooksModule.forRootAsync}: a factory for the handler options (or
@@ -58,32 +63,19 @@ export interface KallimaWebhooksModuleAsyncOptions extends KallimaWebhooksModule
   useFactory: (
     // Each factory names its own parameter types, as in Nest's own `FactoryProvider`.
     ...args: never[]
-  ) => WebhookHandlerOptions | WebhookHandler | PromiseLike<WebhookHandlerOptions | WebhookHandler>;
+  ) => KallimaWebhooksFactoryResult | PromiseLike<KallimaWebhooksFactoryResult>;
 }
 
-const logger = new Logger("KallimaWebhooksModule");
-
-/** Logs failed deliveries unless the app passed its own `onError`. */
-function logFailures(error: KallimaWebhookError, context: WebhookErrorContext): void {
-  const about = context.event ? ` (event ${context.event.id}, ${context.event.type})` : "";
-  const message = `${error.code}: ${error.message}${about}`;
-  if (context.status >= 500) {
-    const cause = error.cause instanceof Error ? error.cause.stack : undefined;
-    logger.error(message, cause);
-  } else {
-    logger.warn(message);
-  }
-}
-
-function createHandler(input: WebhookHandlerOptions | WebhookHandler): WebhookHandler {
-  if (isWebhookHandler(input)) return input;
-  return resolveWebhookHandler({ onError: logFailures, ...input });
+function createHandler(input: KallimaWebhooksFactoryResult): WebhookHandler<NestWebhookContext> {
+  // A handler without a context type takes any context, this one included.
+  if (isWebhookHandler(input)) return input as WebhookHandler<NestWebhookContext>;
+  return resolveWebhookHandler(withNestLogger(input));
 }
 
 /**
  * Receives Kallima webhooks in a Nest app: a verified, deduplicated route at `path` that runs the
  * `@OnKallimaEvent()` methods of your providers, plus `KallimaWebhookGuard` for your own routes.
- * The app must be created with `rawBody: true`.
+ * The app must be created with `rawBody: true`. `kallimaWebhooks(options)` is `forRoot(options)`.
  *
  * @example
  * ```ts
@@ -93,7 +85,10 @@ function createHandler(input: WebhookHandlerOptions | WebhookHandler): WebhookHa
  * })
  * export class AppModule {}
  *
- * const app = await NestFactory.create(AppModule, { rawBody: true });
+ * async function bootstrap() {
+ *   const app = await NestFactory.create(AppModule, { rawBody: true });
+ *   await app.listen(3000);
+ * }
  * ```
  */
 @Module({})
@@ -160,4 +155,18 @@ function build(
     ],
     exports: [KALLIMA_WEBHOOK_HANDLER, KallimaWebhookGuard],
   };
+}
+
+/**
+ * The terminal helper, the Nest way: `KallimaWebhooksModule.forRoot(options)`, a module to import
+ * that mounts the webhook route and runs the `on` handlers and `@OnKallimaEvent()` methods.
+ *
+ * @example
+ * ```ts
+ * @Module({ imports: [kallimaWebhooks({ secret: process.env.KALLIMA_WEBHOOK_SECRET!, on: { "job.completed": onCompleted } })] })
+ * export class AppModule {}
+ * ```
+ */
+export function kallimaWebhooks(options: KallimaWebhooksModuleOptions): DynamicModule {
+  return KallimaWebhooksModule.forRoot(options);
 }

@@ -1,11 +1,22 @@
 import type { KallimaEvent as CoreKallimaEvent } from "@kallima/webhooks";
-import { Injectable } from "@nestjs/common";
+import {
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  Injectable,
+  type Type,
+} from "@nestjs/common";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
+  createWebhookHandler,
   type KallimaEvent,
   KallimaWebhooksModule,
+  kallimaWebhooks,
+  type NestWebhookContext,
+  type NestWebhookRequest,
   OnKallimaEvent,
   type VerifiedKallimaEvent,
+  verifyKallimaWebhook,
 } from "./index.js";
 
 // Checked by `tsc` (pnpm typecheck); at run time these classes are only declared.
@@ -28,6 +39,16 @@ describe("types", () => {
 
       @OnKallimaEvent("webhook.test")
       noParameter() {}
+
+      @OnKallimaEvent("job.completed")
+      withContext(_event: KallimaEvent<"job.completed">, context: NestWebhookContext) {
+        expectTypeOf(context.request).toEqualTypeOf<NestWebhookRequest>();
+        expectTypeOf(context.executionContext).toEqualTypeOf<ExecutionContext | undefined>();
+      }
+
+      // @ts-expect-error the second parameter is the Nest context
+      @OnKallimaEvent("job.completed")
+      wrongContext(_event: KallimaEvent<"job.completed">, _context: { env: string }) {}
 
       // @ts-expect-error the parameter must accept the decorated type
       @OnKallimaEvent("job.failed")
@@ -58,5 +79,40 @@ describe("types", () => {
       // @ts-expect-error the factory must return handler options or a handler
       useFactory: () => ({ secrets: "whsec_x" }),
     });
+  });
+
+  it("types on handlers and a secret function with the Nest context", () => {
+    const module = kallimaWebhooks({
+      secret: (context) => {
+        expectTypeOf(context).toEqualTypeOf<NestWebhookContext>();
+        return String(context.request.headers["x-tenant"]);
+      },
+      on: {
+        "job.completed": (event, context) => {
+          expectTypeOf(event.data.id).toBeString();
+          expectTypeOf(context).toEqualTypeOf<NestWebhookContext>();
+        },
+      },
+      logger: false,
+    });
+    expectTypeOf(module).toEqualTypeOf<DynamicModule>();
+    expectTypeOf(kallimaWebhooks)
+      .parameter(0)
+      .toEqualTypeOf<Parameters<typeof KallimaWebhooksModule.forRoot>[0]>();
+    // A handler made without a context type fits too (the factory is not run here).
+    KallimaWebhooksModule.forRootAsync({ useFactory: () => createWebhookHandler({ secret: "x" }) });
+  });
+
+  it("types verifyKallimaWebhook as a guard class of verify-only options", () => {
+    const secret = "whsec_x";
+    expectTypeOf(verifyKallimaWebhook).returns.toEqualTypeOf<Type<CanActivate>>();
+    // Checked, not run: the last two throw invalid_option at run time.
+    const _unused = () => {
+      verifyKallimaWebhook({ secret: (context) => String(context.request.headers.host) });
+      // @ts-expect-error verify-only: no handlers
+      verifyKallimaWebhook({ secret, on: { "job.completed": () => {} } });
+      // @ts-expect-error verify-only: no deduplication
+      verifyKallimaWebhook({ secret, idempotency: false });
+    };
   });
 });

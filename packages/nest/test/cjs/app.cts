@@ -3,9 +3,11 @@ import {
   KallimaEvent as Event,
   type KallimaEvent,
   KallimaWebhookGuard,
-  KallimaWebhooksModule,
+  kallimaWebhooks,
+  type NestWebhookContext,
   OnKallimaEvent,
   type VerifiedKallimaEvent,
+  verifyKallimaWebhook,
 } from "@kallima/webhooks-nest";
 import { Controller, Injectable, Module, Post, UseGuards } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
@@ -24,8 +26,8 @@ class JobsService {
   constructor(private readonly store: Store) {}
 
   @OnKallimaEvent("job.completed")
-  onCompleted(event: KallimaEvent<"job.completed">) {
-    this.store.seen.push(`handler:${event.data.id}`);
+  onCompleted(event: KallimaEvent<"job.completed">, { request }: NestWebhookContext) {
+    this.store.seen.push(`handler:${event.data.id}:${request.method}`);
   }
 }
 
@@ -39,10 +41,17 @@ class GuardedController {
     this.store.seen.push(`guarded:${event.id}`);
     return { received: true };
   }
+
+  @Post("standalone")
+  @UseGuards(verifyKallimaWebhook({ secret: SECRET, logger: false }))
+  standalone(@Event() event: VerifiedKallimaEvent) {
+    this.store.seen.push(`standalone:${event.id}`);
+    return { received: true };
+  }
 }
 
 @Module({
-  imports: [KallimaWebhooksModule.forRoot({ secret: SECRET })],
+  imports: [kallimaWebhooks({ secret: SECRET, logger: false })],
   controllers: [GuardedController],
   providers: [Store, JobsService],
 })
@@ -77,6 +86,7 @@ async function run(platform: "express" | "fastify") {
     ["/kallima-events", sign(body)],
     ["/kallima-events", sign(body, "whsec_someoneElsesSecret0123456789abcdefgh")],
     ["/guarded", sign(body)],
+    ["/guarded/standalone", sign(body)],
   ] as const) {
     statuses.push((await fetch(`${url}${path}`, { method: "POST", headers, body })).status);
   }

@@ -1,0 +1,26 @@
+import type { WebhookLogDetails, WebhookLogger } from "@kallima/webhooks";
+import { Logger } from "@nestjs/common";
+
+/** The core's log lines, written with Nest's `Logger` (so to whatever logger the app set). */
+export function nestWebhookLogger(logger: Logger = new Logger("KallimaWebhooks")): WebhookLogger {
+  const line = (message: string, details: WebhookLogDetails) =>
+    details.eventId === undefined
+      ? message
+      : `${message} (event ${details.eventId}, ${details.eventType})`;
+  return {
+    error(message, details) {
+      const stack = details.cause instanceof Error ? details.cause.stack : undefined;
+      if (stack === undefined) logger.error(line(message, details));
+      else logger.error(line(message, details), stack);
+    },
+    warn: (message, details) => logger.warn(line(message, details)),
+  };
+}
+
+/** The handler options with Nest's `Logger` as the default `logger` (`false` still silences). */
+export function withNestLogger<TOptions extends { logger?: unknown }>(options: TOptions): TOptions {
+  // Anything but an options object goes on as is, for the core to refuse.
+  if (typeof options !== "object" || options === null || options.logger !== undefined)
+    return options;
+  return { ...options, logger: nestWebhookLogger() };
+}
