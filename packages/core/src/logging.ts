@@ -40,7 +40,9 @@ export function createFailureLogger(
       ...(event ? { eventId: event.id, eventType: event.type } : {}),
       ...(error.cause === undefined ? {} : { cause: error.cause }),
     };
-    const line = `${PREFIX} ${status} ${error.code}: ${error.message}`;
+    // The event in the line too, for loggers that print only the message.
+    const about = event ? ` (${event.type} ${event.id})` : "";
+    const line = `${PREFIX} ${status} ${error.code}${about}: ${error.message}`;
     try {
       // A store fault that did not change the answer (200) is still the receiver's problem.
       if (status >= 500 || error.code === "idempotency_store_unavailable")

@@ -31,8 +31,8 @@ export type SignedHeaders<TFormat extends SignatureFormat = SignatureFormat> =
 
 /** A signed delivery: the exact body, and the headers that go with it. */
 export interface SignedPayload<TFormat extends SignatureFormat = "x-headers"> {
-  /** The body exactly as signed: send these bytes. */
-  body: string | Uint8Array;
+  /** The body exactly as signed: send these bytes (a valid `fetch` body as it is). */
+  body: string | Uint8Array<ArrayBuffer>;
   /** The lowercase hex HMAC-SHA256. */
   signature: string;
   timestamp: string;
@@ -76,8 +76,14 @@ function validateFormat(format: unknown): SignatureFormat {
   );
 }
 
-function toSignedBody(payload: RawBody | object): string | Uint8Array {
-  if (typeof payload === "string" || payload instanceof Uint8Array) return payload;
+function toSignedBody(payload: RawBody | object): string | Uint8Array<ArrayBuffer> {
+  if (typeof payload === "string") return payload;
+  if (payload instanceof Uint8Array) {
+    // A view over a SharedArrayBuffer (or a Node pool) is copied, so the body is a fetch body.
+    return payload.buffer instanceof ArrayBuffer
+      ? (payload as Uint8Array<ArrayBuffer>)
+      : new Uint8Array(payload);
+  }
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
   return JSON.stringify(payload);
 }
