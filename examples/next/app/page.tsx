@@ -5,12 +5,13 @@ import { useEffect, useState } from "react";
 const ROUTES = [
   { path: "/kallima-events", label: "App Router, Node.js runtime" },
   { path: "/kallima-events/edge", label: "App Router, Edge runtime" },
+  { path: "/kallima-events/verify-only", label: "App Router, verify-only route" },
   { path: "/api/kallima-events", label: "Pages Router" },
 ] as const;
 
 type Listing = Record<string, { id: string; type: string }[] | string>;
 
-// Each route keeps its own list (they are separate bundles), so the page asks all three.
+// Each route keeps its own list (they are separate bundles), so the page asks every one.
 async function load(): Promise<Listing> {
   const entries = await Promise.all(
     ROUTES.map(async ({ path }) => {

@@ -1,11 +1,9 @@
 import {
   getFailureReason,
+  isEventType,
   type VerifiedKallimaEvent,
   type WebhookHandlerOptions,
 } from "@kallima/webhooks-next";
-
-/** The demo secret of examples/README.md: never use it for a real endpoint. */
-export const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 
 /** What `GET` on a webhook route lists: the events whose handler ran on that route. */
 export interface RecordedEvent {
@@ -13,45 +11,39 @@ export interface RecordedEvent {
   type: string;
 }
 
-/** The configured secret, or the demo secret with a warning on stderr when none is set. */
-function secretOrDemo(): string {
-  const secret = process.env.KALLIMA_WEBHOOK_SECRET;
-  if (secret) return secret;
-  console.warn(
-    "KALLIMA_WEBHOOK_SECRET is not set: using the demo secret. Never use it for a real endpoint.",
-  );
-  return DEMO_SECRET;
+/**
+ * The endpoint's signing secret, read when the route module loads. `next build` loads it too,
+ * usually without the secret (Docker and CI builds get it at run time): the adapter then builds
+ * anyway, and a request served without a usable secret is answered 500 `invalid_secret` and
+ * logged. `pnpm start` (scripts/start.mjs) passes the demo secret when none is set.
+ */
+export const secret = process.env.KALLIMA_WEBHOOK_SECRET!;
+
+/** One line per event, the same on every route. */
+export function describeEvent(event: VerifiedKallimaEvent): string {
+  if (isEventType(event, "job.completed")) return `job ${event.data.id} completed`;
+  if (isEventType(event, "job.failed")) {
+    return `job ${event.data.id} failed: ${getFailureReason(event.data).message}`;
+  }
+  if (isEventType(event, "webhook.test")) return `test event for webhook ${event.data.webhook_id}`;
+  return `acknowledged ${event.type} (no handler)`;
 }
 
 /**
- * The handler options every route of this example shares. Each route passes its own `handled`
- * list, because the Node.js, Edge and Pages routes are separate bundles (the Edge one even runs
- * in its own sandbox): a demo aid, keep real state in a database.
+ * The handler options every terminal route of this example shares (their handlers do not use
+ * the context, so one options type fits the App Router's and the Pages Router's). Each route
+ * passes its own `handled` list, because the Node.js, Edge and Pages routes are separate bundles
+ * (the Edge one even runs in its own sandbox): a demo aid, keep real state in a database.
  */
 export function webhookOptions(route: string, handled: RecordedEvent[]): WebhookHandlerOptions {
   const record = (event: VerifiedKallimaEvent) => {
+    console.log(`[${route}] ${describeEvent(event)}`);
     handled.push({ id: event.id, type: event.type });
   };
   return {
-    secret: secretOrDemo(),
-    on: {
-      "job.completed": (event) => {
-        console.log(`[${route}] job ${event.data.id} completed`);
-        record(event);
-      },
-      "job.failed": (event) => {
-        console.log(
-          `[${route}] job ${event.data.id} failed: ${getFailureReason(event.data).message}`,
-        );
-        record(event);
-      },
-      "webhook.test": (event) => {
-        console.log(`[${route}] test event for webhook ${event.data.webhook_id}`);
-        record(event);
-      },
-    },
+    secret,
+    on: { "job.completed": record, "job.failed": record, "webhook.test": record },
     // Newer event types are acknowledged (2xx) so that Kallima does not retry them forever.
-    onUnhandled: (event) => console.log(`[${route}] acknowledged ${event.type} (no handler)`),
-    onError: (error) => console.error(`[${route}] webhook rejected: ${error.code}`),
+    onUnhandled: (event) => console.log(`[${route}] ${describeEvent(event)}`),
   };
 }

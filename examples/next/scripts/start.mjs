@@ -6,7 +6,12 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
-const ROUTES = ["/kallima-events", "/kallima-events/edge", "/api/kallima-events"];
+const ROUTES = [
+  "/kallima-events",
+  "/kallima-events/edge",
+  "/kallima-events/verify-only",
+  "/api/kallima-events",
+];
 
 const appDir = fileURLToPath(new URL("..", import.meta.url));
 const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");

@@ -4,11 +4,13 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { signPayload } from "@kallima/webhooks/testing";
+import { signPayload } from "@kallima/webhooks-next/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// One `next build`, then `next start` (through the example's start script) on free ports:
-// the Node.js, Edge and Pages routes are driven over real HTTP.
+// One `next build` without KALLIMA_WEBHOOK_SECRET (as Docker and CI builds run: the secret comes
+// at run time), then `next start` on free ports: with the secret, through the example's start
+// script (the Node.js, Edge, verify-only and Pages routes are driven over real HTTP), and
+// without any secret, straight from `next start`.
 
 const appDir = fileURLToPath(new URL("..", import.meta.url));
 const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
@@ -17,10 +19,13 @@ const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 // Vitest sets NODE_ENV=test; `next build` and `next start` pick their own.
 const { NODE_ENV: _vitestNodeEnv, ...inherited } = process.env;
 const env: Record<string, string | undefined> = { ...inherited, NEXT_TELEMETRY_DISABLED: "1" };
+// Never from the environment the tests run in: each run says whether it has a secret.
+delete env.KALLIMA_WEBHOOK_SECRET;
 
 const ROUTES = [
   { name: "App Router, Node.js runtime", path: "/kallima-events" },
   { name: "App Router, Edge runtime", path: "/kallima-events/edge" },
+  { name: "App Router, verify-only route", path: "/kallima-events/verify-only" },
   { name: "Pages Router", path: "/api/kallima-events" },
 ] as const;
 
@@ -40,14 +45,23 @@ interface Running {
   stderr: () => string;
 }
 
-/** Starts the built example with its start script and waits for the contract's ready line. */
-async function start(extraEnv: Record<string, string | undefined>): Promise<Running> {
+/**
+ * Starts the built example with its start script and waits for the contract's ready line.
+ * `direct` runs `next start` itself instead (no demo secret fallback), ready once a route answers.
+ */
+async function start(
+  extraEnv: Record<string, string | undefined>,
+  { direct = false } = {},
+): Promise<Running> {
   const port = await freePort();
   const childEnv: Record<string, string | undefined> = { ...env, PORT: String(port), ...extraEnv };
   delete childEnv.HOST;
   for (const [name, value] of Object.entries(childEnv))
     if (value === undefined) delete childEnv[name];
-  const child = spawn(process.execPath, ["scripts/start.mjs"], {
+  const args = direct
+    ? [nextBin, "start", "--hostname", "127.0.0.1", "--port", String(port)]
+    : ["scripts/start.mjs"];
+  const child = spawn(process.execPath, args, {
     cwd: appDir,
     env: childEnv as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -62,22 +76,31 @@ async function start(extraEnv: Record<string, string | undefined>): Promise<Runn
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
   });
-  const ready = `listening on http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${port}`;
+  const ready = `listening on ${base}`;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line in 60 s:\n${stderr}`)), 60_000);
-    const check = () => {
-      if (stdout.includes(ready)) {
-        clearTimeout(timer);
-        resolve();
-      }
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
     };
-    child.stdout?.on("data", check);
+    if (direct) {
+      const poll = () =>
+        fetch(`${base}${ROUTES[0].path}`).then(
+          (response) => (response.ok ? done() : setTimeout(poll, 200)),
+          () => child.exitCode === null && setTimeout(poll, 200),
+        );
+      poll();
+    }
+    child.stdout?.on("data", () => {
+      if (stdout.includes(ready)) done();
+    });
     child.on("exit", (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`the example exited with ${code} before it was ready:\n${stderr}`));
     });
   });
-  return { base: `http://127.0.0.1:${port}`, child, stdout: () => stdout, stderr: () => stderr };
+  return { base, child, stdout: () => stdout, stderr: () => stderr };
 }
 
 async function stop(running: Running | undefined): Promise<void> {
@@ -108,24 +131,29 @@ async function listed(url: string): Promise<{ id: string; type: string }[]> {
 }
 
 let app: Running | undefined;
+let build: { code: number | null; output: string } | undefined;
 
 beforeAll(async () => {
   // KALLIMA_NEXT_BUILD_FLAGS=--webpack builds with webpack (Next.js 15's default) instead of Turbopack.
   const flags = process.env.KALLIMA_NEXT_BUILD_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const build = spawn(process.execPath, [nextBin, "build", ...flags], {
+  // `env` has no KALLIMA_WEBHOOK_SECRET: Next.js evaluates the route modules while it builds.
+  const child = spawn(process.execPath, [nextBin, "build", ...flags], {
     cwd: appDir,
     env: env as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  build.stdout.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     output += chunk;
   });
-  build.stderr.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     output += chunk;
   });
-  const [code] = (await once(build, "exit")) as [number | null];
-  if (code !== 0) throw new Error(`next build failed (${code}):\n${output}`);
+  const [code] = (await once(child, "exit")) as [number | null];
+  build = { code, output };
+  if (code !== 0) {
+    throw new Error(`next build failed without KALLIMA_WEBHOOK_SECRET (${code}):\n${output}`);
+  }
   app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
 }, 280_000);
 
@@ -196,6 +224,31 @@ describe.each(ROUTES)("$name: POST $path", ({ path }) => {
 });
 
 describe("the example app", () => {
+  it("builds without KALLIMA_WEBHOOK_SECRET, as Docker and CI builds do", () => {
+    expect("KALLIMA_WEBHOOK_SECRET" in env).toBe(false);
+    expect(build?.code, build?.output).toBe(0);
+  });
+
+  it("answers 500 invalid_secret on every route, and logs it, when served without a secret", async () => {
+    // Straight from `next start`: the start script would fall back to the demo secret.
+    const bare = await start({}, { direct: true });
+    try {
+      for (const { path } of ROUTES) {
+        const body = eventBody(`evt_e2e_nosecret_${path.replace(/\W+/g, "_")}`);
+        const { headers } = await signPayload({ secret: SECRET, payload: body });
+        const answer = await post(`${bare.base}${path}`, body, headers);
+        expect(answer.status, path).toBe(500);
+        expect(answer.body, path).toMatchObject({ error: { code: "invalid_secret" } });
+      }
+      // The core's log line (console.error by default), once per route; the pipe may lag the answer.
+      const logged = () => bare.stderr().match(/\[kallima-webhooks\] 500 invalid_secret/g) ?? [];
+      await expect.poll(() => logged().length, { timeout: 5000 }).toBe(ROUTES.length);
+      expect(bare.stderr()).not.toContain(SECRET);
+    } finally {
+      await stop(bare);
+    }
+  }, 90_000);
+
   it("prints only the ready line on stdout", () => {
     expect(app!.stdout()).toBe(`listening on ${app!.base}\n`);
   });

@@ -1,44 +1,59 @@
-import {
-  readRequestBody,
-  resolveWebhookHandler,
-  type VerifiedKallimaEvent,
-  type WebhookHandler,
-  type WebhookHandlerOptions,
+import type {
+  VerifiedKallimaEvent,
+  WebhookHandler,
+  WebhookHandlerOptions,
 } from "@kallima/webhooks";
+import { readRequestBody, toResponse, type VerifyOnlyOptions } from "@kallima/webhooks/adapter";
+import { handlerFor, verifyOnlyHandlerFor } from "./shared.js";
 
-export {
-  createWebhookHandler,
-  getFailureReason,
-  HandlerFailedError,
-  isEventType,
-  type KallimaEvent,
-  type KallimaEventType,
-  KallimaWebhookError,
-  memoryStore,
-  PayloadTooLargeError,
-  RawBodyUnavailableError,
-  statusForCode,
-  type VerifiedKallimaEvent,
-  WebhookConfigError,
-  type WebhookErrorCode,
-  type WebhookHandler,
-  type WebhookHandlerOptions,
-  WebhookSignatureError,
-} from "@kallima/webhooks";
+// One package to install and import: the core's whole surface, plus this adapter's helpers.
+export * from "@kallima/webhooks";
+
+/** Route params as Next.js gives them: one string per segment, a list for a catch-all. */
+export type NextRouteParams = Record<string, string | string[] | undefined>;
+
+/** The second argument Next.js (15 and later) passes an App Router route handler. */
+export interface NextRouteContext<TParams = NextRouteParams> {
+  params: Promise<TParams>;
+}
 
 /**
- * An App Router route handler: takes the `Request` Next.js gives a `route.ts` export and answers
- * with a `Response`. The second argument (route params) is accepted and ignored.
+ * What App Router handlers, and a `secret` function, get as their second argument: the request
+ * (a `NextRequest` under Next.js) and the route's `params`, a Promise as Next.js gives it.
  */
-export type KallimaRouteHandler = (request: Request, context?: unknown) => Promise<Response>;
+export interface KallimaRouteContext<TParams = NextRouteParams> {
+  request: Request;
+  params: Promise<TParams>;
+}
 
 /**
- * Makes an App Router route handler that verifies, deduplicates and dispatches Kallima webhooks.
- * It reads the exact body bytes from the `Request` and uses Web APIs only, so the same export
- * runs on the Node.js runtime and on the Edge runtime (`export const runtime = "edge"`).
- *
- * Takes handler options, or a handler made with `createWebhookHandler` to share one between routes.
- * Build it once, at module scope: the in-memory idempotency store lives in the handler.
+ * An App Router route handler, to export as `POST` from a `route.ts`. The route context is
+ * required, as Next.js passes it (its build checks the type): in a unit test, pass
+ * `{ params: Promise.resolve({}) }`.
+ */
+export type KallimaRouteHandler<TParams = NextRouteParams> = (
+  request: Request,
+  routeContext: NextRouteContext<TParams>,
+) => Promise<Response>;
+
+/** What {@link verifyKallimaWebhook} gives: the event, or the answer to return as is. */
+export type KallimaWebhookVerification =
+  | { ok: true; event: VerifiedKallimaEvent }
+  | { ok: false; response: Response };
+
+// verifyKallimaWebhook's route context is optional; a plain-JS test may call a route without one.
+const contextOf = <TParams>(
+  request: Request,
+  routeContext: NextRouteContext<TParams> | undefined,
+): KallimaRouteContext<TParams> => ({
+  request,
+  params: routeContext?.params ?? Promise.resolve({} as TParams),
+});
+
+/**
+ * Makes an App Router route handler that verifies, deduplicates and dispatches Kallima webhooks,
+ * on the Node.js and Edge runtimes alike. Handlers get `{ request, params }` as their second
+ * argument. Build it once, at module scope: the in-memory idempotency store lives in it.
  *
  * @example
  * ```ts
@@ -51,66 +66,51 @@ export type KallimaRouteHandler = (request: Request, context?: unknown) => Promi
  * });
  * ```
  */
-export function kallimaWebhooks(
-  options: WebhookHandlerOptions | WebhookHandler,
-): KallimaRouteHandler {
-  const handler = resolveWebhookHandler(options);
-  return (request) => handler.fetch(request);
-}
-
-// One handler per options object, so that a route calling verifyKallimaWebhook with a
-// module-level options constant validates its secrets once rather than on every delivery.
-const handlers = new WeakMap<object, WebhookHandler>();
-
-function handlerFor(options: WebhookHandlerOptions | WebhookHandler): WebhookHandler {
-  let handler = handlers.get(options);
-  if (!handler) {
-    handler = resolveWebhookHandler(options);
-    handlers.set(options, handler);
-  }
-  return handler;
+export function kallimaWebhooks<TParams = NextRouteParams>(
+  options:
+    | WebhookHandlerOptions<KallimaRouteContext<TParams>>
+    | WebhookHandler<KallimaRouteContext<TParams>>
+    | WebhookHandler,
+): KallimaRouteHandler<TParams> {
+  const handler = handlerFor(options);
+  return (request, routeContext) => handler.fetch(request, contextOf(request, routeContext));
 }
 
 /**
- * Verifies a delivery and gives its event, for routes that write their own body. It only
- * verifies: no deduplication and no handlers run (`on` is ignored). Throws the
- * {@link KallimaWebhookError} that says what was wrong: answer with `error.code`, and with a
- * non-2xx status so that Kallima retries what was not accepted.
+ * Verifies a delivery for a route that handles the event itself. It only verifies: no handlers,
+ * no deduplication (dedupe by `event.id`), and handler options such as `on` are refused. Gives
+ * `{ ok: true, event }`, or `{ ok: false, response }`: the core's answer, to return as is.
+ * Pass the route context as the third argument when a `secret` function reads `params`.
  *
  * @example
  * ```ts
- * import {
- *   isEventType,
- *   KallimaWebhookError,
- *   statusForCode,
- *   verifyKallimaWebhook,
- * } from "@kallima/webhooks-next";
+ * import { isEventType, verifyKallimaWebhook } from "@kallima/webhooks-next";
  *
  * const options = { secret: process.env.KALLIMA_WEBHOOK_SECRET! };
  *
  * export async function POST(request: Request) {
- *   try {
- *     const event = await verifyKallimaWebhook(request, options);
- *     if (isEventType(event, "job.completed")) await saveResult(event.data.id);
- *     return Response.json({ received: true });
- *   } catch (error) {
- *     if (error instanceof KallimaWebhookError) {
- *       return Response.json({ error: { code: error.code } }, { status: statusForCode(error.code) });
- *     }
- *     throw error;
- *   }
+ *   const verified = await verifyKallimaWebhook(request, options);
+ *   if (!verified.ok) return verified.response;
+ *   if (isEventType(verified.event, "job.completed")) console.log(verified.event.data.id);
+ *   return Response.json({ received: true });
  * }
  * ```
  */
-export async function verifyKallimaWebhook(
+export async function verifyKallimaWebhook<TParams = NextRouteParams>(
   request: Request,
-  options: WebhookHandlerOptions | WebhookHandler,
-): Promise<VerifiedKallimaEvent> {
-  const handler = handlerFor(options);
-  const outcome = await handler.verify({
+  options:
+    | VerifyOnlyOptions<KallimaRouteContext<TParams>>
+    | WebhookHandler<KallimaRouteContext<TParams>>
+    | WebhookHandler,
+  routeContext?: NextRouteContext<TParams>,
+): Promise<KallimaWebhookVerification> {
+  const outcome = await verifyOnlyHandlerFor<KallimaRouteContext<TParams>>(options).verify({
+    method: request.method,
     headers: request.headers,
-    rawBody: readRequestBody(request, handler.maxBodyBytes),
+    rawBody: (limit) => readRequestBody(request, limit),
+    context: contextOf(request, routeContext),
   });
-  if (outcome.ok) return outcome.event;
-  throw outcome.result.error;
+  return outcome.ok
+    ? { ok: true, event: outcome.event }
+    : { ok: false, response: toResponse(outcome.result) };
 }

@@ -7,7 +7,7 @@ import {
   watchProcessErrors,
 } from "@kallima/webhooks-conformance/node-robustness";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type KallimaPagesHandler, kallimaPagesWebhooks } from "./pages.js";
+import { type KallimaPagesHandler, kallimaWebhooks } from "./pages.js";
 import { asNext, close, listen, type NodeHandler, throughNext } from "./test-support/pages.js";
 
 const PATH = "/api/kallima-events";
@@ -27,7 +27,7 @@ for (const [name, wrap] of wraps) {
     repeatedHeaders: "refused",
     after413: "closed",
     async start({ requestTimeoutMs, ...options }) {
-      const { server, port } = await listen(wrap(kallimaPagesWebhooks(options)), requestTimeoutMs);
+      const { server, port } = await listen(wrap(kallimaWebhooks(options)), requestTimeoutMs);
       return { server, port, path: PATH, close: () => close(server) };
     },
   });
@@ -45,7 +45,7 @@ for (const [name, wrap] of wraps) {
 
     it("closes the connection when the app's own code started the answer first", async () => {
       let runs = 0;
-      const route = kallimaPagesWebhooks({
+      const route = kallimaWebhooks({
         secret: SECRET,
         on: { "job.completed": () => void runs++ },
       });

@@ -1,10 +1,20 @@
-import {
-  resolveWebhookHandler,
-  type WebhookHandler,
-  type WebhookHandlerOptions,
+import type {
+  VerifiedKallimaEvent,
+  WebhookHandler,
+  WebhookHandlerOptions,
 } from "@kallima/webhooks";
-import { handleNodeRequest } from "@kallima/webhooks/node";
+import type { VerifyOnlyOptions } from "@kallima/webhooks/adapter";
+import {
+  handleNodeRequest,
+  nodeSignatureHeaders,
+  readRawBody,
+  writeResult,
+} from "@kallima/webhooks/node";
 import type { NextApiRequest, NextApiResponse } from "next";
+import { handlerFor, verifyOnlyHandlerFor } from "./shared.js";
+
+// The same surface as the App Router entry: the core's, plus this entry's helpers.
+export * from "@kallima/webhooks";
 
 /** The line a Pages Router webhook route needs, quoted in the 500 answer when it is missing. */
 export const PAGES_BODY_PARSER_CONFIG = "export const config = { api: { bodyParser: false } };";
@@ -14,42 +24,94 @@ const CONSUMED_BODY_HINT =
   `\`${PAGES_BODY_PARSER_CONFIG}\` to the route's file under pages/api/ so that the webhook ` +
   "handler reads the body itself.";
 
+/** What Pages Router handlers, and a `secret` function, get as their second argument. */
+export interface KallimaPagesContext {
+  req: NextApiRequest;
+  res: NextApiResponse;
+}
+
 /** A Pages Router API route: the default export of a file under `pages/api/`. */
 export type KallimaPagesHandler = (req: NextApiRequest, res: NextApiResponse) => Promise<void>;
 
 /**
  * Makes a Pages Router API route that verifies, deduplicates and dispatches Kallima webhooks.
- * The route must turn off Next.js's body parser, because the signature covers the exact bytes:
- * without it the handler answers 500 `raw_body_unavailable`, naming the line to add. A parsed
- * `req.body` is never re-serialized, since that would not reproduce the signed bytes.
- * Requests other than `POST` get 405. Its promise never rejects: an upload cut short is answered
- * `400 request_aborted` (and told to `onError`), and a repeated signature header is refused.
+ * The route must turn off Next.js's body parser (the signature covers the exact bytes): without
+ * it the route answers 500 `raw_body_unavailable`, naming the line to add. Handlers get
+ * `{ req, res }` as their second argument. Its promise never rejects.
  *
  * @example
  * ```ts
  * // pages/api/kallima-events.ts
- * import { kallimaPagesWebhooks } from "@kallima/webhooks-next/pages";
+ * import { kallimaWebhooks } from "@kallima/webhooks-next/pages";
  *
  * export const config = { api: { bodyParser: false } };
  *
- * export default kallimaPagesWebhooks({
+ * export default kallimaWebhooks({
  *   secret: process.env.KALLIMA_WEBHOOK_SECRET!,
  *   on: { "job.completed": (event) => console.log(event.data.id) },
  * });
  * ```
  */
-export function kallimaPagesWebhooks(
-  options: WebhookHandlerOptions | WebhookHandler,
+export function kallimaWebhooks(
+  options:
+    | WebhookHandlerOptions<KallimaPagesContext>
+    | WebhookHandler<KallimaPagesContext>
+    | WebhookHandler,
 ): KallimaPagesHandler {
-  const handler = resolveWebhookHandler(options);
+  const handler = handlerFor(options);
   return async (req, res) => {
     // The core's Node path: 405 to other methods, signature headers from rawHeaders (so that a
     // repeated one is refused), the body read with the limit, the connection closed after a 413.
-    await handleNodeRequest(handler, req, res, { consumedBodyHint: CONSUMED_BODY_HINT });
+    const context: KallimaPagesContext = { req, res };
+    await handleNodeRequest(handler, req, res, { consumedBodyHint: CONSUMED_BODY_HINT, context });
     if (res.headersSent && !res.writableEnded) {
       // The route's own code started the answer before the webhook handler could: its status
       // can no longer be set. A cut connection makes Kallima retry; a hanging request would not.
       res.destroy();
     }
   };
+}
+
+/** @deprecated Renamed: use `kallimaWebhooks` from `@kallima/webhooks-next/pages`. */
+export const kallimaPagesWebhooks = kallimaWebhooks;
+
+/**
+ * Verifies a delivery for an API route that handles the event itself, and gives the event. On
+ * failure it answers the request itself (the core's status and coded body) and gives
+ * `undefined`: return then. It only verifies: no handlers, no deduplication (dedupe by
+ * `event.id`), and handler options such as `on` are refused. Needs `bodyParser: false` too.
+ *
+ * @example
+ * ```ts
+ * import { verifyKallimaWebhook } from "@kallima/webhooks-next/pages";
+ * import type { NextApiRequest, NextApiResponse } from "next";
+ *
+ * export const config = { api: { bodyParser: false } };
+ * const options = { secret: process.env.KALLIMA_WEBHOOK_SECRET! };
+ *
+ * export default async function handler(req: NextApiRequest, res: NextApiResponse) {
+ *   const event = await verifyKallimaWebhook(req, res, options);
+ *   if (!event) return;
+ *   res.status(200).json({ received: event.id });
+ * }
+ * ```
+ */
+export async function verifyKallimaWebhook(
+  req: NextApiRequest,
+  res: NextApiResponse,
+  options:
+    | VerifyOnlyOptions<KallimaPagesContext>
+    | WebhookHandler<KallimaPagesContext>
+    | WebhookHandler,
+): Promise<VerifiedKallimaEvent | undefined> {
+  const outcome = await verifyOnlyHandlerFor<KallimaPagesContext>(options).verify({
+    method: req.method ?? "",
+    headers: nodeSignatureHeaders(req),
+    rawBody: (limit) =>
+      readRawBody(req, { maxBodyBytes: limit, consumedBodyHint: CONSUMED_BODY_HINT }),
+    context: { req, res },
+  });
+  if (outcome.ok) return outcome.event;
+  writeResult(res, outcome.result);
+  return undefined;
 }
