@@ -92,19 +92,6 @@ function toWebhookRequest(req: Request, res: Response): WebhookRequest<ExpressWe
 }
 
 /**
- * Writes the core's answer. When something else already started the response, its status can
- * no longer be set: the connection is cut instead, which Kallima counts as a failed delivery and
- * retries, rather than a request left hanging or read as a status someone else chose.
- */
-function answer(res: Response, result: WebhookResult): void {
-  if (res.headersSent && !res.writableEnded) {
-    res.destroy();
-    return;
-  }
-  writeResult(res, result);
-}
-
-/**
  * Terminal Express middleware that receives Kallima webhooks: it reads the raw body, verifies
  * the signature and freshness, drops repeats, runs the handler for the event's type with
  * `{ req, res }` as its second argument, and answers with the status Kallima's retries rely on.
@@ -150,7 +137,7 @@ export function kallimaWebhooks(
     // Not returned (Express 4 ignores a middleware's promise): both outcomes are handled here.
     // handle() turns every failure of its own into a result, so a rejection is a bug or a
     // custom handler's error, which Express's error handling gets.
-    handler.handle(toWebhookRequest(req, res)).then((result) => answer(res, result), next);
+    handler.handle(toWebhookRequest(req, res)).then((result) => writeResult(res, result), next);
   };
 }
 
@@ -182,7 +169,7 @@ export function verifyKallimaWebhook(
     // throw for an error of a later route: Express catches that itself and routes it.
     handler.verify(toWebhookRequest(req, res)).then((outcome) => {
       if (!outcome.ok) {
-        answer(res, outcome.result);
+        writeResult(res, outcome.result);
         return;
       }
       req.kallimaEvent = outcome.event;

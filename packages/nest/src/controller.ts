@@ -38,17 +38,11 @@ function nodeResponseOf(res: unknown): ServerResponse | undefined {
 /** Writes the core's answer as is, on either platform. */
 function reply(adapter: HttpServer, req: NestWebhookRequest, res: unknown, result: WebhookResult) {
   const node = nodeResponseOf(res);
-  if (node?.headersSent && !node.writableEnded) {
-    // Something else (an interceptor, a middleware) started the answer: its status can no
-    // longer be set. A cut connection makes Kallima retry, where a hanging request or a status
-    // someone else chose would not.
-    node.destroy();
-    return;
-  }
-  if (res instanceof ServerResponse) {
-    // Express platform: the core's writer, which also closes a connection whose upload it
-    // stopped reading (a 413 while streaming) instead of letting Node drain the rest.
-    writeResult(res, result);
+  if (node && (node.headersSent || res instanceof ServerResponse)) {
+    // Express platform, or an answer someone else started: the core's writer, which closes a
+    // connection whose upload it stopped reading (a 413 while streaming) and cuts one whose
+    // headers were already sent.
+    writeResult(node, result);
     return;
   }
   // Fastify: through the platform's reply, closing a connection whose body was left unread.

@@ -3,17 +3,14 @@ import { Logger } from "@nestjs/common";
 
 /** The core's log lines, written with Nest's `Logger` (so to whatever logger the app set). */
 export function nestWebhookLogger(logger: Logger = new Logger("KallimaWebhooks")): WebhookLogger {
-  const line = (message: string, details: WebhookLogDetails) =>
-    details.eventId === undefined
-      ? message
-      : `${message} (event ${details.eventId}, ${details.eventType})`;
+  // The core's line already names the event; Nest's error() takes the stack apart.
   return {
-    error(message, details) {
+    error(message: string, details: WebhookLogDetails) {
       const stack = details.cause instanceof Error ? details.cause.stack : undefined;
-      if (stack === undefined) logger.error(line(message, details));
-      else logger.error(line(message, details), stack);
+      if (stack === undefined) logger.error(message);
+      else logger.error(message, stack);
     },
-    warn: (message, details) => logger.warn(line(message, details)),
+    warn: (message: string) => logger.warn(message),
   };
 }
 

@@ -286,7 +286,7 @@ describe.each(PLATFORMS)("KallimaWebhooksModule on %s", (platform) => {
         "logger" in option
           ? []
           : [
-              `error [kallima-webhooks] 500 handler_failed: The handler for "job.failed" failed. (event ${failed.id}, job.failed) +stack`,
+              `error [kallima-webhooks] 500 handler_failed (job.failed ${failed.id}): The handler for "job.failed" failed. +stack`,
               expect.stringMatching(/^warn \[kallima-webhooks\] 401 invalid_signature: /),
             ],
       );

@@ -63,12 +63,8 @@ export function kallimaWebhooks(
     // The core's Node path: 405 to other methods, signature headers from rawHeaders (so that a
     // repeated one is refused), the body read with the limit, the connection closed after a 413.
     const context: KallimaPagesContext = { req, res };
+    // A route whose own code started the answer first gets its connection cut (writeResult).
     await handleNodeRequest(handler, req, res, { consumedBodyHint: CONSUMED_BODY_HINT, context });
-    if (res.headersSent && !res.writableEnded) {
-      // The route's own code started the answer before the webhook handler could: its status
-      // can no longer be set. A cut connection makes Kallima retry; a hanging request would not.
-      res.destroy();
-    }
   };
 }
 

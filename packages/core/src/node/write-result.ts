@@ -8,7 +8,9 @@ const UNREAD_BODY_GRACE_MS = 1000;
  * Writes a core result to a Node response: status, headers and JSON body. When the request body
  * was not read to its end (a 413, or an answer before the upload finished), the answer carries
  * `Connection: close` and the connection is closed after it, rather than reading whatever the
- * client goes on sending. Does nothing once headers are sent or the connection is gone.
+ * client goes on sending. When something else already sent the headers, it cuts the connection
+ * (Kallima retries a failed delivery); it does nothing once the answer is complete or the
+ * connection is gone.
  *
  * @example
  * ```ts
@@ -16,7 +18,14 @@ const UNREAD_BODY_GRACE_MS = 1000;
  * ```
  */
 export function writeResult(res: ServerResponse, result: WebhookResult): void {
-  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  if (res.writableEnded || res.destroyed) return;
+  if (res.headersSent) {
+    // Something else (a middleware, an interceptor) started the answer: its status can no longer
+    // be set. A cut connection makes Kallima retry, where a hanging request, or a status someone
+    // else chose, would not.
+    res.destroy();
+    return;
+  }
   const req = (res as ServerResponse & { req?: IncomingMessage }).req;
   const unread = req !== undefined && !req.complete;
   res.statusCode = result.status;
