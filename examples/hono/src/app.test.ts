@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { signPayload } from "@kallima/webhooks/testing";
+import { signPayload } from "@kallima/webhooks-hono/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp, DEMO_SECRET } from "./app.js";
 
@@ -62,6 +62,32 @@ describe("example app (examples/README.md contract)", () => {
     );
     expect(response.status).toBe(401);
     expect(await (await app.request("/kallima-events")).json()).toEqual({ events: [] });
+  });
+
+  it("answers other methods than POST and GET with 405, and runs nothing", async () => {
+    const app = createApp(SECRET);
+    const signed = await signPayload({
+      secret: SECRET,
+      payload: event("evt_put", "webhook.test", { webhook_id: "w" }),
+    });
+    const response = await app.request("/kallima-events", {
+      method: "PUT",
+      headers: signed.headers,
+      body: signed.body as string,
+    });
+    expect([response.status, response.headers.get("allow")]).toEqual([405, "POST"]);
+    expect(await (await app.request("/kallima-events")).json()).toEqual({ events: [] });
+  });
+
+  it("gives the secret function the Hono context of the request", async () => {
+    let seen: unknown;
+    const app = createApp<{ Bindings: { KALLIMA_WEBHOOK_SECRET: string } }>((c) => {
+      seen = c.req.path;
+      return c.env.KALLIMA_WEBHOOK_SECRET;
+    });
+    const body = event("evt_ctx", "job.completed", { id: "job_1", status: "completed" });
+    expect((await deliver(app, body, SECRET, { KALLIMA_WEBHOOK_SECRET: SECRET })).status).toBe(200);
+    expect(seen).toBe("/kallima-events");
   });
 
   it("reads the secret from a Workers-style binding per request", async () => {

@@ -4,7 +4,7 @@ import {
   type SecretOption,
   type VerifiedKallimaEvent,
 } from "@kallima/webhooks-hono";
-import { type Env, Hono } from "hono";
+import { type Context, type Env, Hono } from "hono";
 
 /** The demo secret of examples/README.md: never use it for a real endpoint. */
 export const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
@@ -27,7 +27,7 @@ export function secretOrDemo(secret: string | undefined): string {
  * The example app, the same on every runtime: only how the secret is found and how the server
  * starts differ, in node.ts, bun.ts, deno.ts and worker.ts.
  */
-export function createApp<E extends Env = Env>(secret: SecretOption<E>): Hono<E> {
+export function createApp<E extends Env = Env>(secret: SecretOption<Context<E>>): Hono<E> {
   // What ran, for `GET /kallima-events` (a demo aid: keep real state in a database).
   const handled: { id: string; type: string }[] = [];
   const record = (event: VerifiedKallimaEvent) => {
@@ -35,7 +35,10 @@ export function createApp<E extends Env = Env>(secret: SecretOption<E>): Hono<E>
   };
 
   const app = new Hono<E>();
-  app.post(
+  // Registered first, so that it answers GET; the webhook route below takes every other method
+  // (app.all), and the adapter answers anything but POST with 405.
+  app.get("/kallima-events", (c) => c.json({ events: handled }));
+  app.all(
     "/kallima-events",
     kallimaWebhooks<E>({
       secret,
@@ -55,9 +58,8 @@ export function createApp<E extends Env = Env>(secret: SecretOption<E>): Hono<E>
       },
       // Newer event types are acknowledged (2xx) so that Kallima does not retry them forever.
       onUnhandled: (event) => console.log(`acknowledged ${event.type} (no handler)`),
-      onError: (error) => console.error(`webhook rejected: ${error.code}`),
+      // Rejected deliveries and failures are logged by the core (console, the default logger).
     }),
   );
-  app.get("/kallima-events", (c) => c.json({ events: handled }));
   return app;
 }

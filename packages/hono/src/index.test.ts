@@ -1,56 +1,93 @@
 import { type ServerType, serve } from "@hono/node-server";
-import {
-  createWebhookHandler,
-  type KallimaWebhookError,
-  memoryStore,
-  type VerifiedKallimaEvent,
-  WebhookConfigError,
-} from "@kallima/webhooks";
 import { signPayload, webhookTestEvent } from "@kallima/webhooks/testing";
 import {
+  type ConformanceApp,
+  type ConformanceRequest,
+  expectExportParity,
   fromFetchResponse,
   runConformanceSuite,
   signDelivery,
 } from "@kallima/webhooks-conformance";
-import { Hono, type MiddlewareHandler } from "hono";
-import { describe, expect, it } from "vitest";
-import { kallimaWebhooks, verifyKallimaWebhook } from "./index.js";
+import { Context, Hono, type MiddlewareHandler } from "hono";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  createWebhookHandler,
+  type KallimaWebhookError,
+  kallimaWebhooks,
+  memoryStore,
+  type VerifiedKallimaEvent,
+  verifyKallimaWebhook,
+  WebhookConfigError,
+} from "./index.js";
 
 const SECRET = "whsec_honoAdapterTestSecret_0123456789abcdef";
 const ROTATED = "whsec_honoAdapterRotatedSecret_0123456789ab";
 const URL_ = "http://localhost/kallima-events";
+const PATH = "/kallima-events";
 
-runConformanceSuite("hono app.request()", {
-  // Mounted with app.post(): other methods are Hono's (no route: 404), never a handler run.
-  otherMethods: "passes-on",
-  setup(options) {
-    const app = new Hono();
-    app.post("/kallima-events", kallimaWebhooks(options as never));
-    return {
-      send: async ({ method = "POST", headers, body }) =>
-        fromFetchResponse(await app.request("/kallima-events", { method, headers, body })),
-    };
-  },
+// The core logs rejected deliveries to console by default: keep the output readable (the
+// logging tests below look at what was written).
+beforeEach(() => {
+  vi.spyOn(console, "warn").mockImplementation(() => {});
+  vi.spyOn(console, "error").mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
-runConformanceSuite("hono on @hono/node-server", {
-  otherMethods: "passes-on",
-  async setup(options) {
-    const app = new Hono();
-    app.post("/kallima-events", kallimaWebhooks(options as never));
-    const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
-      const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
-        resolve({ server, port: info.port }),
-      );
-    });
+/** The conformance app on `app.request()` or on @hono/node-server. */
+async function serveForSuite(app: Hono, node: boolean): Promise<ConformanceApp> {
+  if (!node) {
     return {
-      send: async ({ method = "POST", headers, body }) =>
-        fromFetchResponse(
-          await fetch(`http://127.0.0.1:${port}/kallima-events`, { method, headers, body }),
-        ),
-      close: () => new Promise((resolve) => server.close(resolve)),
+      send: async ({ method = "POST", headers, body }: ConformanceRequest) =>
+        fromFetchResponse(await app.request(PATH, { method, headers, body })),
     };
-  },
+  }
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
+      resolve({ server, port: info.port }),
+    );
+  });
+  return {
+    send: async ({ method = "POST", headers, body }) =>
+      fromFetchResponse(await fetch(`http://127.0.0.1:${port}${PATH}`, { method, headers, body })),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+for (const [name, node] of [
+  ["hono app.request()", false],
+  ["hono on @hono/node-server", true],
+] as const) {
+  runConformanceSuite(name, {
+    // Mounted as the README says, with app.all(): other methods reach the core, which answers 405.
+    setup: (options) => {
+      const app = new Hono();
+      app.all(PATH, kallimaWebhooks(options as never));
+      return serveForSuite(app, node);
+    },
+    contract: {
+      isFrameworkContext: (context) => context instanceof Context,
+      setupVerifyOnly: (options) => {
+        const app = new Hono();
+        app.all(PATH, verifyKallimaWebhook(options as never), (c) =>
+          c.json({ verified: c.var.kallimaEvent.id }),
+        );
+        return serveForSuite(app, node);
+      },
+    },
+  });
+}
+
+it("re-exports the core's whole surface beside kallimaWebhooks and verifyKallimaWebhook", async () => {
+  expectExportParity(await import("./index.js"), await import("@kallima/webhooks"));
+});
+
+it("re-exports the core's testing helpers from ./testing", async () => {
+  const testing = await import("./testing.js");
+  const core = await import("@kallima/webhooks/testing");
+  expect(Object.keys(testing).sort()).toEqual(Object.keys(core).sort());
+  expect(testing.signPayload).toBe(core.signPayload);
 });
 
 const encoder = new TextEncoder();
@@ -120,7 +157,7 @@ describe("raw bytes", () => {
     const appWith = (seen: VerifiedKallimaEvent[]) => {
       const app = new Hono();
       if (reader) app.use("/kallima-events", readFirst(reader));
-      app.post(
+      app.all(
         "/kallima-events",
         kallimaWebhooks({
           secret: SECRET,
@@ -175,7 +212,7 @@ describe("raw bytes", () => {
         const errors: KallimaWebhookError[] = [];
         const app = new Hono();
         app.use("/kallima-events", readFirst(reader));
-        app.post(
+        app.all(
           "/kallima-events",
           kallimaWebhooks({
             secret: SECRET,
@@ -196,7 +233,7 @@ describe("raw bytes", () => {
   it("enforces maxBodyBytes on bytes another middleware already cached", async () => {
     const app = new Hono();
     app.use("/kallima-events", readFirst("arrayBuffer"));
-    app.post("/kallima-events", kallimaWebhooks({ secret: SECRET, maxBodyBytes: 64 }));
+    app.all("/kallima-events", kallimaWebhooks({ secret: SECRET, maxBodyBytes: 64 }));
     const response = await post(app, encoder.encode(eventJson("evt_big")));
     expect([response.status, codeOf(response.body)]).toEqual([413, "payload_too_large"]);
   });
@@ -205,7 +242,7 @@ describe("raw bytes", () => {
 describe("verifyKallimaWebhook (verify-only)", () => {
   it("sets c.var.kallimaEvent, calls next(), and leaves the exact body readable", async () => {
     const app = new Hono();
-    app.post("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), async (c) => {
+    app.all("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), async (c) => {
       const event = c.var.kallimaEvent;
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       return c.json({ id: event.id, type: event.type, bytes: Array.from(bytes) });
@@ -223,7 +260,7 @@ describe("verifyKallimaWebhook (verify-only)", () => {
 
   it("lets the route parse the body with c.req.json() after verification", async () => {
     const app = new Hono();
-    app.post("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), async (c) =>
+    app.all("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), async (c) =>
       c.json({ parsed: ((await c.req.json()) as { id: string }).id }),
     );
     const response = await post(app, encoder.encode(eventJson("evt_json_after")));
@@ -233,7 +270,7 @@ describe("verifyKallimaWebhook (verify-only)", () => {
   it("answers failures itself and does not call next()", async () => {
     let reached = 0;
     const app = new Hono();
-    app.post("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), (c) => {
+    app.all("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), (c) => {
       reached++;
       return c.text("route");
     });
@@ -257,7 +294,7 @@ describe("verifyKallimaWebhook (verify-only)", () => {
   it("does not deduplicate: the route sees every authentic delivery", async () => {
     const ids: string[] = [];
     const app = new Hono();
-    app.post("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), (c) => {
+    app.all("/kallima-events", verifyKallimaWebhook({ secret: SECRET }), (c) => {
       ids.push(c.var.kallimaEvent.id);
       return c.body(null, 204);
     });
@@ -271,11 +308,11 @@ describe("verifyKallimaWebhook (verify-only)", () => {
 describe("secret from the context (Workers bindings)", () => {
   type Bindings = { KALLIMA_WEBHOOK_SECRET?: string };
 
-  it("reads the secret per request and reuses one handler per distinct secret", async () => {
+  it("reads the secret per request, with one dedupe store across requests", async () => {
     let calls = 0;
     const seen: string[] = [];
     const app = new Hono<{ Bindings: Bindings }>();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks<{ Bindings: Bindings }>({
         secret: async (c) => {
@@ -290,7 +327,7 @@ describe("secret from the context (Workers bindings)", () => {
     const first = await post(app, body, env);
     const second = await post(app, body, { ...env });
     expect([first.status, second.status]).toEqual([200, 200]);
-    // The repeat is a duplicate only if both requests went through one handler (one memory store).
+    // The repeat is a duplicate only if both requests share one memory store.
     expect(JSON.parse(second.body)).toMatchObject({ outcome: "duplicate" });
     expect(seen).toEqual(["evt_env_1"]);
     expect(calls).toBe(2);
@@ -304,7 +341,7 @@ describe("secret from the context (Workers bindings)", () => {
     type WithDb = Bindings & { DB_NAME: string };
     const seen: string[] = [];
     const app = new Hono<{ Bindings: WithDb }>();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks<{ Bindings: WithDb }>({
         secret: (c) => c.env.KALLIMA_WEBHOOK_SECRET ?? "",
@@ -321,10 +358,10 @@ describe("secret from the context (Workers bindings)", () => {
     expect(seen).toEqual(["evt_ctx_1→d1-production", "humanization.completed→d1-staging"]);
   });
 
-  it("shares one handler between concurrent first deliveries", async () => {
+  it("shares one store between concurrent first deliveries", async () => {
     let runs = 0;
     const app = new Hono<{ Bindings: Bindings }>();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks<{ Bindings: Bindings }>({
         secret: (c) => c.env.KALLIMA_WEBHOOK_SECRET ?? "",
@@ -345,13 +382,13 @@ describe("secret from the context (Workers bindings)", () => {
     expect(runs).toBe(1);
   });
 
-  it("keeps verifying correctly past the cache bound of distinct secrets", async () => {
+  it("keeps verifying correctly past the core's cache bound of distinct secrets", async () => {
     const secrets = Array.from(
-      { length: 12 },
+      { length: 20 },
       (_, i) => `whsec_tenantSecret_${i}_0123456789abcdef`,
     );
     const app = new Hono<{ Bindings: Bindings }>();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks<{ Bindings: Bindings }>({
         secret: (c) => c.env.KALLIMA_WEBHOOK_SECRET ?? "",
@@ -378,14 +415,14 @@ describe("secret from the context (Workers bindings)", () => {
 
   it("accepts a list of secrets from the context during a rotation", async () => {
     const app = new Hono();
-    app.post("/kallima-events", kallimaWebhooks({ secret: () => [ROTATED, SECRET] }));
+    app.all("/kallima-events", kallimaWebhooks({ secret: () => [ROTATED, SECRET] }));
     expect((await post(app, encoder.encode(eventJson("evt_list")))).status).toBe(200);
   });
 
   it("answers a coded 500 when the binding is missing, and tells onError", async () => {
     const errors: string[] = [];
     const app = new Hono<{ Bindings: Bindings }>();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks<{ Bindings: Bindings }>({
         secret: (c) => c.env.KALLIMA_WEBHOOK_SECRET as string,
@@ -400,7 +437,7 @@ describe("secret from the context (Workers bindings)", () => {
 
   it("lets a secret function's own error through to Hono's error handler", async () => {
     const app = new Hono();
-    app.post(
+    app.all(
       "/kallima-events",
       kallimaWebhooks({
         secret: () => {
@@ -414,10 +451,113 @@ describe("secret from the context (Workers bindings)", () => {
   });
 });
 
+describe("methods", () => {
+  it.each(["GET", "PUT", "PATCH", "DELETE"])(
+    "answers %s with the core's 405 and Allow: POST when mounted with app.all()",
+    async (method) => {
+      let runs = 0;
+      const app = new Hono();
+      app.all(PATH, kallimaWebhooks({ secret: SECRET, on: { "webhook.test": () => void runs++ } }));
+      const signed = await signPayload({ secret: SECRET, payload: eventJson("evt_method") });
+      const init: RequestInit = { method, headers: signed.headers };
+      if (method !== "GET") init.body = signed.body as string;
+      const response = await app.request(URL_, init);
+      expect([response.status, response.headers.get("allow")]).toEqual([405, "POST"]);
+      expect(codeOf(await response.text())).toBe("method_not_allowed");
+      expect(runs).toBe(0);
+    },
+  );
+
+  it("answers another method in verify-only mode too, without calling next()", async () => {
+    let reached = 0;
+    const app = new Hono();
+    app.all(PATH, verifyKallimaWebhook({ secret: SECRET }), (c) => {
+      reached++;
+      return c.text("route");
+    });
+    const response = await app.request(URL_, { method: "DELETE" });
+    expect([response.status, response.headers.get("allow")]).toEqual([405, "POST"]);
+    expect(reached).toBe(0);
+  });
+
+  it("leaves other methods to Hono when mounted with app.on(['POST'])", async () => {
+    const app = new Hono();
+    app.on(["POST"], PATH, kallimaWebhooks({ secret: SECRET }));
+    expect((await app.request(URL_, { method: "PUT" })).status).toBe(404);
+  });
+});
+
+describe("handlers and the context", () => {
+  it("gives handlers c, with the body still readable through c.req", async () => {
+    const seen: unknown[] = [];
+    const app = new Hono();
+    app.all(
+      PATH,
+      kallimaWebhooks({
+        secret: SECRET,
+        on: {
+          "webhook.test": async (event, c) => {
+            seen.push(event.id, ((await c.req.json()) as { id: string }).id, c.req.path);
+          },
+        },
+      }),
+    );
+    expect((await post(app, encoder.encode(eventJson("evt_ctx_body")))).status).toBe(200);
+    expect(seen).toEqual(["evt_ctx_body", "evt_ctx_body", PATH]);
+  });
+
+  it("gives the secret function the same c as the handlers", async () => {
+    const contexts: unknown[] = [];
+    const app = new Hono();
+    app.all(
+      PATH,
+      kallimaWebhooks({
+        secret: (c) => {
+          contexts.push(c);
+          return SECRET;
+        },
+        on: { "webhook.test": (_event, c) => void contexts.push(c) },
+      }),
+    );
+    expect((await post(app, encoder.encode(eventJson("evt_same_c")))).status).toBe(200);
+    expect(contexts).toHaveLength(2);
+    expect(contexts[0]).toBeInstanceOf(Context);
+    expect(contexts[1]).toBe(contexts[0]);
+  });
+});
+
+describe("logging", () => {
+  it("logs a rejected delivery to console by default, and nothing with logger: false", async () => {
+    const warn = vi.mocked(console.warn);
+    const unsigned = { method: "POST", body: eventJson("evt_unsigned_log") };
+    const app = new Hono();
+    app.all(PATH, kallimaWebhooks({ secret: SECRET }));
+    expect((await app.request(URL_, unsigned)).status).toBe(400);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain("missing_signature");
+
+    warn.mockClear();
+    const quiet = new Hono();
+    quiet.all(PATH, kallimaWebhooks({ secret: SECRET, logger: false }));
+    quiet.all("/verify", verifyKallimaWebhook({ secret: SECRET, logger: false }), (c) =>
+      c.text("route"),
+    );
+    expect((await quiet.request(URL_, unsigned)).status).toBe(400);
+    expect((await quiet.request("http://localhost/verify", unsigned)).status).toBe(400);
+    expect(warn).not.toHaveBeenCalled();
+  });
+});
+
 describe("construction", () => {
   it("throws WebhookConfigError at start-up for a bad static secret", () => {
     expect(() => kallimaWebhooks({ secret: "not-a-secret" })).toThrow(WebhookConfigError);
     expect(() => verifyKallimaWebhook({ secret: "" })).toThrow(WebhookConfigError);
+  });
+
+  it("refuses handler options in verify-only mode, naming the helper", () => {
+    const attempt = () => verifyKallimaWebhook({ secret: SECRET, idempotency: false } as never);
+    expect(attempt).toThrow(WebhookConfigError);
+    expect(attempt).toThrow(/verifyKallimaWebhook only verifies.*`idempotency`/);
   });
 
   it("accepts a handler made with createWebhookHandler, with handlers added by .on()", async () => {
@@ -427,7 +567,7 @@ describe("construction", () => {
       idempotency: { store: memoryStore() },
     }).on("webhook.test", (event) => void seen.push(event.data.webhook_id));
     const app = new Hono();
-    app.post("/kallima-events", kallimaWebhooks(handler));
+    app.all("/kallima-events", kallimaWebhooks(handler));
     const response = await post(
       app,
       encoder.encode(JSON.stringify(webhookTestEvent({ id: "evt_h" }))),
@@ -442,7 +582,7 @@ describe("construction", () => {
       c.header("x-request-id", "req_1");
       await next();
     });
-    app.post("/kallima-events", kallimaWebhooks({ secret: SECRET }));
+    app.all("/kallima-events", kallimaWebhooks({ secret: SECRET }));
     const delivery = signDelivery("{}");
     const response = await app.request(URL_, { method: "POST", ...delivery });
     expect(response.status).toBe(401);

@@ -1,11 +1,14 @@
 // Type tests: `tsc -p tsconfig.json` (the typecheck script) fails if any of these stop holding.
-import { getFailureReason, type KallimaEvent, type VerifiedKallimaEvent } from "@kallima/webhooks";
-import { Hono } from "hono";
+import { type Context, Hono, type Env as HonoEnv } from "hono";
 import { describe, expectTypeOf, it } from "vitest";
 import {
+  createWebhookHandler,
+  getFailureReason,
   isEventType,
+  type KallimaEvent,
   type KallimaWebhookVariables,
   kallimaWebhooks,
+  type VerifiedKallimaEvent,
   verifyKallimaWebhook,
 } from "./index.js";
 
@@ -65,5 +68,63 @@ describe("types", () => {
         },
       },
     });
+  });
+
+  it("types the handlers' second argument and the secret function's as Hono's context", () => {
+    type Env = { Bindings: { KALLIMA_WEBHOOK_SECRET: string; DB_NAME: string } };
+    const app = new Hono<Env>();
+    app.all(
+      "/kallima-events",
+      kallimaWebhooks<Env>({
+        secret: (c) => {
+          expectTypeOf(c).toEqualTypeOf<Context<Env>>();
+          return c.env.KALLIMA_WEBHOOK_SECRET;
+        },
+        on: {
+          "job.completed": (event, c) => {
+            expectTypeOf(event).toEqualTypeOf<KallimaEvent<"job.completed">>();
+            expectTypeOf(c).toEqualTypeOf<Context<Env>>();
+            expectTypeOf(c.env.DB_NAME).toEqualTypeOf<string>();
+          },
+        },
+        onUnhandled: (event, c) => {
+          expectTypeOf(event).toEqualTypeOf<VerifiedKallimaEvent>();
+          expectTypeOf(c).toEqualTypeOf<Context<Env>>();
+        },
+      }),
+    );
+    // Without an environment, c is the context of Hono's base Env.
+    kallimaWebhooks({
+      secret,
+      on: { "webhook.test": (_event, c) => expectTypeOf(c).toEqualTypeOf<Context<HonoEnv>>() },
+    });
+  });
+
+  it("takes a handler made with createWebhookHandler, typed for Hono's context or for none", () => {
+    type Env = { Bindings: { DB_NAME: string } };
+    const typed = createWebhookHandler<Context<Env>>({
+      secret,
+      on: { "job.completed": (_event, c) => expectTypeOf(c.env.DB_NAME).toEqualTypeOf<string>() },
+    });
+    new Hono<Env>().all("/kallima-events", kallimaWebhooks<Env>(typed));
+    new Hono().all("/kallima-events", kallimaWebhooks(createWebhookHandler({ secret })));
+  });
+
+  it("refuses handler options in verify-only mode", () => {
+    // Not called: they would also throw at run time (invalid_option).
+    void (() => {
+      // @ts-expect-error verify-only mode runs no handlers: `on` belongs to kallimaWebhooks
+      verifyKallimaWebhook({ secret, on: { "job.completed": () => {} } });
+      // @ts-expect-error nor does it deduplicate
+      verifyKallimaWebhook({ secret, idempotency: false });
+    });
+    verifyKallimaWebhook({ secret, logger: false, maxBodyBytes: 4096 });
+  });
+
+  it("takes the core's logger option", () => {
+    kallimaWebhooks({ secret, logger: false });
+    kallimaWebhooks({ secret, logger: console });
+    // @ts-expect-error a logger has error() and warn()
+    kallimaWebhooks({ secret, logger: { info() {} } });
   });
 });
