@@ -131,6 +131,8 @@ interface MemoryEntry {
   /** The lease's token while in progress; undefined once done. */
   token: string | undefined;
   expiresAt: number;
+  /** Which write made this entry, to tell current queue items from stale ones. */
+  write: number;
 }
 
 /**
@@ -148,30 +150,64 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
   const leaseSeconds = positiveOption("leaseSeconds", options.leaseSeconds, DEFAULT_LEASE_SECONDS);
   const leaseMs = leaseSeconds * 1000;
   const now = options.now ?? Date.now;
-  // A Map iterates in insertion order, and every write re-inserts: the first key is the oldest.
   const entries = new Map<string, MemoryEntry>();
-  let issued = 0;
+  // Eviction order: every write appends (key, write) to a queue read from `head`. Deleting and
+  // re-inserting Map keys instead would leave V8's deleted slots at the front of the Map, which
+  // every eviction would walk again.
+  let keys: string[] = [];
+  let writes: number[] = [];
+  let head = 0;
+  let written = 0;
 
-  const put = (key: string, entry: MemoryEntry) => {
-    entries.delete(key);
-    entries.set(key, entry);
+  const compact = () => {
+    keys = keys.slice(head);
+    writes = writes.slice(head);
+    head = 0;
+  };
+
+  const put = (key: string, token: string | undefined, expiresAt: number) => {
+    written += 1;
+    entries.set(key, { token, expiresAt, write: written });
+    keys.push(key);
+    writes.push(written);
+    // Stale items (ids written again since) are dropped as evictions meet them; rebuild the
+    // queue when they pile up without evictions (ids re-claimed after their leases lapsed).
+    if (keys.length - head > 4 * Math.max(entries.size, 1024)) {
+      const live = [...entries].sort((x, y) => x[1].write - y[1].write);
+      keys = live.map(([id]) => id);
+      writes = live.map(([, entry]) => entry.write);
+      head = 0;
+    }
   };
 
   /** Frees one slot: the oldest entry that is finished or lapsed. Never a live claim. */
   const makeRoom = (at: number): boolean => {
-    for (const [key, entry] of entries) {
+    let freed = false;
+    for (let pending = keys.length - head; pending > 0 && !freed; pending--) {
+      const key = keys[head]!;
+      const write = writes[head]!;
+      head += 1;
+      const entry = entries.get(key);
+      if (!entry || entry.write !== write) continue;
       if (entry.token === undefined || entry.expiresAt <= at) {
         entries.delete(key);
-        return true;
+        freed = true;
+      } else {
+        // A live claim keeps its place in the store: look at it again after the others.
+        keys.push(key);
+        writes.push(write);
       }
     }
-    return false;
+    if (head > 1024 && head * 2 > keys.length) compact();
+    return freed;
   };
 
   const holds = (lease: IdempotencyLease, at: number): MemoryEntry | undefined => {
     const entry = entries.get(lease.key);
     return entry && entry.token === lease.token && entry.expiresAt > at ? entry : undefined;
   };
+
+  let issued = 0;
 
   return {
     leaseSeconds,
@@ -188,7 +224,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
       }
       issued += 1;
       const lease = { key, token: `m${issued}` };
-      put(key, { token: lease.token, expiresAt: at + leaseMs });
+      put(key, lease.token, at + leaseMs);
       return { status: "claimed", lease };
     },
     markDone(lease) {
@@ -197,7 +233,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
       // Another delivery holds it now (our lease lapsed): its outcome is its own to record.
       if (entry && entry.token !== lease.token && entry.expiresAt > at) return;
       if (!entry && entries.size >= maxEntries) makeRoom(at);
-      put(lease.key, { token: undefined, expiresAt: at + ttlMs });
+      put(lease.key, undefined, at + ttlMs);
     },
     release(lease) {
       if (holds(lease, now())) entries.delete(lease.key);
@@ -214,6 +250,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
     },
     clear() {
       entries.clear();
+      keys = [];
+      writes = [];
+      head = 0;
     },
   };
 }
