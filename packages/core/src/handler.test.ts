@@ -1,12 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
+import { isWebhookHandler, resolveWebhookHandler } from "./adapter.js";
 import {
   createWebhookHandler,
   type IdempotencyStore,
-  isWebhookHandler,
   type KallimaWebhookError,
   memoryStore,
   PayloadTooLargeError,
-  resolveWebhookHandler,
   type VerifiedKallimaEvent,
   WebhookConfigError,
 } from "./index.js";

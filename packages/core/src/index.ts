@@ -1,9 +1,6 @@
-export {
-  checkContentLength,
-  DEFAULT_MAX_BODY_BYTES,
-  readRequestBody,
-  readStreamWithLimit,
-} from "./body.js";
+// What applications use. Adapter plumbing (result builders, body readers, header readers,
+// resolveWebhookHandler) is in "@kallima/webhooks/adapter".
+export { DEFAULT_MAX_BODY_BYTES } from "./body.js";
 export { DEFAULT_DEADLINE_MS } from "./delivery.js";
 export type { EventHandler, EventHandlers, UnknownEventTypes } from "./dispatch.js";
 export {
@@ -48,9 +45,7 @@ export {
 export {
   createWebhookHandler,
   type IdempotencyOptions,
-  isWebhookHandler,
   type RawBodyReader,
-  resolveWebhookHandler,
   type VerifyRequestOutcome,
   type WebhookErrorContext,
   type WebhookHandler,
@@ -61,7 +56,6 @@ export {
   type HeadersInput,
   type HeaderValue,
   KALLIMA_SIGNATURE_HEADER,
-  readHeader,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
 } from "./headers.js";
@@ -77,13 +71,10 @@ export {
 } from "./idempotency.js";
 export type { WebhookLogDetails, WebhookLogger } from "./logging.js";
 export {
-  errorResult,
-  methodNotAllowedResult,
   RETRY_AFTER_IN_PROGRESS_SECONDS,
   RETRY_AFTER_STORE_SECONDS,
   RETRY_AFTER_TIMEOUT_SECONDS,
   statusForCode,
-  toResponse,
   type WebhookOutcome,
   type WebhookResult,
 } from "./result.js";
