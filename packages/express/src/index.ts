@@ -3,7 +3,6 @@ import {
   WebhookConfigError,
   type WebhookHandler,
   type WebhookHandlerOptions,
-  type WebhookResult,
 } from "@kallima/webhooks";
 import {
   createVerifyOnlyHandler,
