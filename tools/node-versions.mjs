@@ -28,7 +28,11 @@ for (const version of versions) {
     env,
     stdio: "inherit",
   });
-  results.push({ version, ok: run.status === 0, seconds: Math.round((Date.now() - started) / 1000) });
+  results.push({
+    version,
+    ok: run.status === 0,
+    seconds: Math.round((Date.now() - started) / 1000),
+  });
 }
 
 console.log("\n| node | tests | time |\n| --- | --- | --- |");

@@ -23,7 +23,10 @@ export function nodeSignatureHeaders(req: IncomingMessage): Record<string, strin
     if (name.length !== 19 && name.length !== 17) continue;
     const lower = name.toLowerCase();
     for (const wanted of NAMES) {
-      if (lower === wanted) (found[wanted] ??= []).push(raw[index + 1]!);
+      if (lower !== wanted) continue;
+      const values = found[wanted];
+      if (values) values.push(raw[index + 1]!);
+      else found[wanted] = [raw[index + 1]!];
     }
   }
   return found;
