@@ -76,6 +76,16 @@ export {
   memoryStore,
 } from "./idempotency.js";
 export type { WebhookLogDetails, WebhookLogger } from "./logging.js";
+export type {
+  DeliveryCode,
+  DeliveryMode,
+  DeliveryObservation,
+  DeliveryRecord,
+  DeliveryRecordOutcome,
+  DeliveryStart,
+  DeliveryStep,
+  WebhookInstrumentation,
+} from "./observe.js";
 export {
   errorResult,
   methodNotAllowedResult,
