@@ -286,7 +286,8 @@ export const SCENARIOS: Scenario[] = [
     413,
     async (handler) => handler.handle(await signed()),
     { maxBodyBytes: 64 },
-    [],
+    // A body given whole is measured where it is verified; a streamed one, by its reader before.
+    ["verify"],
   ),
   rejected(
     "request_aborted",
