@@ -9,7 +9,7 @@ import {
   type WebhookInstrumentation,
 } from "./index.js";
 import { handleNodeRequest } from "./node.js";
-import { AttemptCounter } from "./observe.js";
+import { AttemptCounter, isoTime } from "./observe.js";
 import {
   eventId,
   expectNoLeaks,
@@ -119,6 +119,26 @@ describe("onDelivery: one record per delivery", () => {
       ["duplicate", 3],
       ["handled", 1],
     ]);
+  });
+
+  it("writes the same ISO time as Date#toISOString, from its cache or not", () => {
+    const base = Date.UTC(2026, 3, 23, 10, 0, 59);
+    for (const ms of [
+      base,
+      base + 7,
+      base + 42,
+      base + 999,
+      base + 1000,
+      base + 1000.9,
+      0,
+      -1,
+      -1500,
+      8.64e15,
+    ]) {
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
   });
 
   it("forgets the attempts of the id seen longest ago past 10,000 ids", () => {

@@ -343,7 +343,7 @@ export function buildWebhookHandler<TContext = unknown>(
     }
   };
 
-  const handleDelivery = async (
+  const deliver = async (
     request: WebhookRequest<TContext>,
     tracker: DeliveryTracker | undefined,
   ): Promise<WebhookResult> => {
@@ -357,15 +357,39 @@ export function buildWebhookHandler<TContext = unknown>(
     return result;
   };
 
+  /** `deliver`, then its record: once it is answered, or when it rejects. */
+  const deliverObserved = async (
+    request: WebhookRequest<TContext>,
+    tracker: DeliveryTracker,
+  ): Promise<WebhookResult> => {
+    let result: WebhookResult;
+    try {
+      result = await deliver(request, tracker);
+    } catch (error) {
+      tracker.failed();
+      throw error;
+    }
+    tracker.finish(result);
+    return result;
+  };
+
   const verifyOnly = async (
     request: WebhookRequest<TContext>,
     tracker: DeliveryTracker | undefined,
   ): Promise<VerifyRequestOutcome> => {
-    if (request.method !== undefined && request.method !== "POST") {
-      return { ok: false, result: methodNotAllowedResult() };
+    let verified: VerifyRequestOutcome;
+    try {
+      if (request.method !== undefined && request.method !== "POST") {
+        verified = { ok: false, result: methodNotAllowedResult() };
+      } else {
+        verified = await verifyRequest(request, tracker?.observation);
+        if (verified.ok) tracker?.verified(verified.delivery);
+      }
+    } catch (error) {
+      tracker?.failed();
+      throw error;
     }
-    const verified = await verifyRequest(request, tracker?.observation);
-    if (verified.ok) tracker?.verified(verified.delivery);
+    tracker?.finish(verified.ok ? undefined : verified.result);
     return verified;
   };
 
@@ -382,34 +406,9 @@ export function buildWebhookHandler<TContext = unknown>(
       registry.add(type, fn);
       return handler;
     },
-    handle(request) {
-      if (!observing) return handleDelivery(request, undefined);
-      const tracker = observing("handle");
-      return handleDelivery(request, tracker).then(
-        (result) => {
-          tracker.finish(result);
-          return result;
-        },
-        (error: unknown) => {
-          tracker.failed();
-          throw error;
-        },
-      );
-    },
-    verify: (request) => {
-      if (!observing) return verifyOnly(request, undefined);
-      const tracker = observing("verify");
-      return verifyOnly(request, tracker).then(
-        (outcome) => {
-          tracker.finish(outcome.ok ? undefined : outcome.result);
-          return outcome;
-        },
-        (error: unknown) => {
-          tracker.failed();
-          throw error;
-        },
-      );
-    },
+    handle: (request) =>
+      observing ? deliverObserved(request, observing("handle")) : deliver(request, undefined),
+    verify: (request) => verifyOnly(request, observing?.("verify")),
     async fetch(request, context) {
       const result = await handler.handle({
         method: request.method,

@@ -157,12 +157,129 @@ function codeOf(result: WebhookResult): DeliveryCode | undefined {
 }
 
 /** Calls a user callback whose failure must never change an answer or crash the process. */
-function contained(call: () => unknown): void {
+function contained<TArgument>(call: (argument: TArgument) => unknown, argument: TArgument): void {
   try {
-    const value = call();
+    const value = call(argument);
     if (isPromiseLike(value)) Promise.resolve(value).catch(() => {});
   } catch {
     // Observing a delivery must not change what the sender is told.
+  }
+}
+
+// `Date#toISOString` costs about a microsecond; deliveries within one second share its prefix.
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/** `new Date(ms).toISOString()`, with the part up to the seconds kept from the last call. */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    // Throws a RangeError for a clock that is not a time, as toISOString does.
+    const iso = new Date(second * 1000).toISOString();
+    if (iso.length !== 24) return new Date(ms).toISOString();
+    isoPrefix = iso.slice(0, 20);
+    isoSecond = second;
+  }
+  const millis = Math.floor(ms - second * 1000);
+  return `${isoPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}
+
+/** What every tracker of one handler shares. */
+interface TrackerSettings {
+  onDelivery: ((record: DeliveryRecord) => unknown) | undefined;
+  instrumentation: WebhookInstrumentation | undefined;
+  now: () => number;
+  attempts: AttemptCounter;
+}
+
+/** One delivery under observation, from arrival to its record. */
+class Tracker implements DeliveryTracker {
+  readonly observation: DeliveryObservation | undefined;
+  readonly #settings: TrackerSettings;
+  readonly #arrivedAt: number;
+  readonly #started: number;
+  #delivery: VerifiedDelivery | undefined;
+  #attempt: number | undefined;
+  #done = false;
+
+  constructor(settings: TrackerSettings, mode: DeliveryMode) {
+    this.#settings = settings;
+    let arrivedAt: number;
+    try {
+      arrivedAt = settings.now();
+    } catch {
+      // No record then (its time is unknown), but the delivery goes on.
+      arrivedAt = Number.NaN;
+    }
+    this.#arrivedAt = arrivedAt;
+    this.#started = performance.now();
+    let observation: DeliveryObservation | undefined;
+    if (settings.instrumentation) {
+      try {
+        observation = settings.instrumentation.startDelivery({ mode }) ?? undefined;
+      } catch {
+        observation = undefined;
+      }
+    }
+    this.observation = observation;
+  }
+
+  verified(delivery: VerifiedDelivery): void {
+    this.#delivery = delivery;
+    this.#attempt = this.#settings.attempts.next(delivery.event.id);
+  }
+
+  finish(result: WebhookResult | undefined): void {
+    this.#emit(result, result ? result.outcome : "verified");
+  }
+
+  failed(): void {
+    this.#emit(undefined, "error");
+  }
+
+  #emit(result: WebhookResult | undefined, outcome: DeliveryRecordOutcome): void {
+    if (this.#done) return;
+    this.#done = true;
+    let record: DeliveryRecord;
+    try {
+      record = this.#record(result, outcome);
+    } catch {
+      // A clock that returns nonsense must not change an answer.
+      return;
+    }
+    const { observation } = this;
+    if (observation) contained((done) => observation.end(done), record);
+    const { onDelivery } = this.#settings;
+    if (onDelivery) contained(onDelivery, record);
+  }
+
+  #record(result: WebhookResult | undefined, outcome: DeliveryRecordOutcome): DeliveryRecord {
+    const delivery = this.#delivery;
+    const record: DeliveryRecord = {
+      time: isoTime(this.#arrivedAt),
+      outcome,
+      durationMs: performance.now() - this.#started,
+    };
+    const event = result?.event ?? delivery?.event;
+    if (event) {
+      record.eventId = event.id;
+      record.eventType = event.type;
+    }
+    if (result && outcome !== "error") {
+      record.status = result.status;
+      const code = codeOf(result);
+      if (code !== undefined) record.code = code;
+    }
+    if (delivery) {
+      record.secretIndex = delivery.secretIndex;
+      record.format = delivery.format;
+    }
+    const signedAt =
+      delivery?.signedAt ??
+      (result?.error instanceof WebhookSignatureError ? result.error.signedAt : undefined);
+    if (signedAt !== undefined) record.ageSeconds = (this.#arrivedAt - signedAt * 1000) / 1000;
+    if (this.#attempt !== undefined) record.attempt = this.#attempt;
+    return record;
   }
 }
 
@@ -190,89 +307,11 @@ export function createObserving(
     );
   }
   if (!onDelivery && !instrumentation) return undefined;
-  const attempts = new AttemptCounter();
-
-  return (mode) => {
-    let arrivedAt: number;
-    try {
-      arrivedAt = now();
-    } catch {
-      // No record then (its time is unknown), but the delivery goes on.
-      arrivedAt = Number.NaN;
-    }
-    const started = performance.now();
-    let observation: DeliveryObservation | undefined;
-    if (instrumentation) {
-      try {
-        observation = instrumentation.startDelivery({ mode }) ?? undefined;
-      } catch {
-        observation = undefined;
-      }
-    }
-    let delivery: VerifiedDelivery | undefined;
-    let attempt: number | undefined;
-    let done = false;
-
-    const emit = (result: WebhookResult | undefined, outcome: DeliveryRecordOutcome) => {
-      if (done) return;
-      done = true;
-      let record: DeliveryRecord;
-      try {
-        record = buildRecord(result, outcome);
-      } catch {
-        // A clock that returns nonsense must not change an answer.
-        return;
-      }
-      if (observation) {
-        const current = observation;
-        contained(() => current.end(record));
-      }
-      if (onDelivery) contained(() => onDelivery(record));
-    };
-
-    const buildRecord = (
-      result: WebhookResult | undefined,
-      outcome: DeliveryRecordOutcome,
-    ): DeliveryRecord => {
-      const record: DeliveryRecord = {
-        time: new Date(arrivedAt).toISOString(),
-        outcome,
-        durationMs: performance.now() - started,
-      };
-      const event = result?.event ?? delivery?.event;
-      if (event) {
-        record.eventId = event.id;
-        record.eventType = event.type;
-      }
-      if (result && outcome !== "error") {
-        record.status = result.status;
-        const code = codeOf(result);
-        if (code !== undefined) record.code = code;
-      }
-      if (delivery) {
-        record.secretIndex = delivery.secretIndex;
-        record.format = delivery.format;
-      }
-      const signedAt =
-        delivery?.signedAt ??
-        (result?.error instanceof WebhookSignatureError ? result.error.signedAt : undefined);
-      if (signedAt !== undefined) record.ageSeconds = (arrivedAt - signedAt * 1000) / 1000;
-      if (attempt !== undefined) record.attempt = attempt;
-      return record;
-    };
-
-    return {
-      observation,
-      verified(verifiedDelivery) {
-        delivery = verifiedDelivery;
-        attempt = attempts.next(verifiedDelivery.event.id);
-      },
-      finish(result) {
-        emit(result, result ? result.outcome : "verified");
-      },
-      failed() {
-        emit(undefined, "error");
-      },
-    };
+  const settings: TrackerSettings = {
+    onDelivery,
+    instrumentation,
+    now,
+    attempts: new AttemptCounter(),
   };
+  return (mode) => new Tracker(settings, mode);
 }
