@@ -5,7 +5,9 @@
 //       (@kallima/webhooks, dist): `vectors` (X-Kallima-Signature + X-Kallima-Timestamp) and
 //       `kallima_signature_vectors` (Kallima-Signature: t=…,v1=…), each case by every way of
 //       passing its headers (runtime/check-vectors.mjs), and
-//   (b) signed, tampered, stale, BOM and invalid-UTF-8 deliveries against the Hono example, in
+//   (b) the core's delivery records and its OpenTelemetry subpath on the real
+//       @opentelemetry/api, with a recording tracer and meter (runtime/check-observability.mjs),
+//   (c) signed, tampered, stale, BOM and invalid-UTF-8 deliveries against the Hono example, in
 //       both header formats,
 // then prints a table of runtime × result and exits non-zero on any failure.
 //
@@ -110,6 +112,12 @@ async function stage() {
     await mkdir(join(modules, name, ".."), { recursive: true });
     await symlink(await realpath(join(exampleRoot, "node_modules", name)), join(modules, name));
   }
+  // The core's optional peer, as an app that uses @kallima/webhooks/otel installs it.
+  await mkdir(join(modules, "@opentelemetry"), { recursive: true });
+  await symlink(
+    await realpath(join(repoRoot, "packages/core/node_modules/@opentelemetry/api")),
+    join(modules, "@opentelemetry/api"),
+  );
   await cp(join(exampleRoot, "src"), join(dir, "src"), { recursive: true });
   await cp(join(exampleRoot, "scripts/runtime"), join(dir, "runtime"), { recursive: true });
   await writeFile(
@@ -124,6 +132,7 @@ async function stage() {
           "@kallima/webhooks-hono": "*",
           hono: "*",
           "@hono/node-server": "*",
+          "@opentelemetry/api": "*",
         },
       },
       null,
@@ -682,6 +691,11 @@ const vectorsCell = (v, list) => {
   const passed = report.total - Math.min(report.total, report.failures.length);
   return `${passed}/${report.total} ${report.failures.length ? "FAIL" : "ok"}`;
 };
+const observabilityCell = (v) => {
+  const report = v.observability;
+  if (v.error || !report) return "ERROR";
+  return `${report.total - Math.min(report.total, report.failures.length)}/${report.total} ${report.failures.length ? "FAIL" : "ok"}`;
+};
 const exampleCell = (e) =>
   e.error
     ? "ERROR"
@@ -691,6 +705,7 @@ const rowOk = (row) =>
   !row.vectors.error &&
   !row.example.error &&
   vectorFailures(row.vectors).length === 0 &&
+  row.vectors.observability?.failures.length === 0 &&
   row.example.failures.length === 0 &&
   engineOk(row);
 
@@ -700,6 +715,7 @@ const table = [
     "version",
     "HMAC engine (core)",
     ...VECTOR_LISTS.map(([, title]) => title),
+    "onDelivery + OTel",
     "Hono example",
     "result",
   ],
@@ -710,6 +726,7 @@ const table = [
       ? `${row.vectors.engine}${engineOk(row) ? "" : ` (expected ${row.runtime.engine})`}`
       : "?",
     ...VECTOR_LISTS.map(([list]) => vectorsCell(row.vectors, list)),
+    observabilityCell(row.vectors),
     exampleCell(row.example),
     rowOk(row) ? "PASS" : "FAIL",
   ]),
@@ -732,7 +749,12 @@ for (const row of rows) {
   const problems = [
     ...(row.vectors.error
       ? [`vectors: ${row.vectors.error}`]
-      : vectorFailures(row.vectors).map((f) => `vector ${f}`)),
+      : [
+          ...vectorFailures(row.vectors).map((f) => `vector ${f}`),
+          ...(row.vectors.observability?.failures ?? ["no report"]).map(
+            (f) => `observability ${f}`,
+          ),
+        ]),
     ...(row.example.error
       ? [`example: ${row.example.error}`]
       : row.example.failures.map((f) => `example ${f}`)),
