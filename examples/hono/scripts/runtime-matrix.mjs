@@ -413,12 +413,13 @@ function exampleCases(tag) {
     ],
     // Signature matches the exact bytes (BOM included), then the BOM makes it non-JSON: 400, not 401.
     ["UTF-8 BOM, exact bytes", signed(withBom), 400, "invalid_payload"],
-    // Acknowledged through the example's onUnhandled (so "handled"), and not listed by GET.
+    // Acknowledged through the example's onUnhandled, still "unhandled" (the core's outcome for a
+    // type without a handler of its own), and not listed by GET.
     [
       "unknown event type",
       signed(eventBody(`evt_${tag}_new`, "humanization.completed", {})),
       200,
-      "handled",
+      "unhandled",
     ],
     // The same deliveries in the combined header of Kallima's API reference.
     ["Kallima-Signature webhook.test", combined(ksTest), 200, "handled", `evt_${tag}_ks_test`],
