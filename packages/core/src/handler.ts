@@ -308,16 +308,18 @@ export function buildWebhookHandler<TContext = unknown>(
     return isPromiseLike(body) ? Promise.resolve(body).then(undefined, bodyReadFailure) : body;
   };
 
-  const verifyBody = async (
+  /** The secret lookup and verification. Not async: the plain path costs no extra promise. */
+  const verifyBody = (
     request: WebhookRequest<TContext>,
     rawBody: RawBody,
   ): Promise<VerifiedDelivery> => {
     const source = verifiers.get(request.context);
-    const verifier = isPromiseLike(source) ? await source : source;
-    return verifier.verifyDelivery({
-      payload: checkBodySize(rawBody, maxBodyBytes),
-      headers: request.headers,
-    });
+    const verify = (verifier: WebhookVerifier) =>
+      verifier.verifyDelivery({
+        payload: checkBodySize(rawBody, maxBodyBytes),
+        headers: request.headers,
+      });
+    return isPromiseLike(source) ? Promise.resolve(source).then(verify) : verify(source);
   };
 
   const verifyRequest = async (
@@ -373,23 +375,30 @@ export function buildWebhookHandler<TContext = unknown>(
     return result;
   };
 
-  const verifyOnly = async (
+  const verifyOnly = (
     request: WebhookRequest<TContext>,
-    tracker: DeliveryTracker | undefined,
+    tracker?: DeliveryTracker,
+  ): Promise<VerifyRequestOutcome> => {
+    if (request.method !== undefined && request.method !== "POST") {
+      return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
+    }
+    return verifyRequest(request, tracker?.observation);
+  };
+
+  /** `verifyOnly`, then its record: `verified` (the app's route answers) or the rejection. */
+  const verifyObserved = async (
+    request: WebhookRequest<TContext>,
+    tracker: DeliveryTracker,
   ): Promise<VerifyRequestOutcome> => {
     let verified: VerifyRequestOutcome;
     try {
-      if (request.method !== undefined && request.method !== "POST") {
-        verified = { ok: false, result: methodNotAllowedResult() };
-      } else {
-        verified = await verifyRequest(request, tracker?.observation);
-        if (verified.ok) tracker?.verified(verified.delivery);
-      }
+      verified = await verifyOnly(request, tracker);
     } catch (error) {
-      tracker?.failed();
+      tracker.failed();
       throw error;
     }
-    tracker?.finish(verified.ok ? undefined : verified.result);
+    if (verified.ok) tracker.verified(verified.delivery);
+    tracker.finish(verified.ok ? undefined : verified.result);
     return verified;
   };
 
@@ -408,7 +417,8 @@ export function buildWebhookHandler<TContext = unknown>(
     },
     handle: (request) =>
       observing ? deliverObserved(request, observing("handle")) : deliver(request, undefined),
-    verify: (request) => verifyOnly(request, observing?.("verify")),
+    verify: (request) =>
+      observing ? verifyObserved(request, observing("verify")) : verifyOnly(request),
     async fetch(request, context) {
       const result = await handler.handle({
         method: request.method,

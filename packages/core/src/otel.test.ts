@@ -354,6 +354,55 @@ describe("otelInstrumentation: every outcome, in spans and metrics", () => {
     await otel.shutdown();
   });
 
+  it("never lets a broken tracer or meter change an answer", async () => {
+    const otel = harness();
+    const throwing = () => {
+      throw new Error("exporter down");
+    };
+    const brokenTracer = {
+      startSpan: (name: string, ...rest: unknown[]) => {
+        if (name !== SPAN_NAMES.delivery) throwing();
+        return (otel.tracer.startSpan as (...args: unknown[]) => Span)(name, ...rest);
+      },
+      startActiveSpan: throwing,
+    } as never;
+    const brokenMeter = {
+      createHistogram: () => ({ record: throwing }),
+      createObservableCounter: () => ({ addCallback: () => {} }),
+      createObservableUpDownCounter: () => ({ addCallback: () => {} }),
+    } as never;
+    for (const instrumentation of [
+      otelInstrumentation({ tracer: brokenTracer, meter: brokenMeter }),
+      otelInstrumentation({ tracer: otel.tracer, meter: brokenMeter }),
+    ]) {
+      const handler = createWebhookHandler({
+        secret: SECRET,
+        logger: false,
+        instrumentation,
+        on: { "job.completed": async () => {} },
+      });
+      const result = await handler.handle(
+        await signed({ timestamp: Math.floor(Date.now() / 1000) }),
+      );
+      expect([result.status, result.outcome]).toEqual([200, "handled"]);
+      const failing = createWebhookHandler({
+        secret: SECRET,
+        logger: false,
+        instrumentation,
+        on: {
+          "job.completed": () => {
+            throw new Error("handler down");
+          },
+        },
+      });
+      const failed = await failing.handle(
+        await signed({ timestamp: Math.floor(Date.now() / 1000) }),
+      );
+      expect([failed.status, failed.outcome]).toEqual([500, "handler_failed"]);
+    }
+    await otel.shutdown();
+  });
+
   it("uses the global providers by default, and is a no-op without an SDK", async () => {
     // No SDK registered: the API's no-op tracer and meter. Deliveries are answered as before.
     const handler = createWebhookHandler({

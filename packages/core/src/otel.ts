@@ -322,6 +322,10 @@ function recordMetrics(meters: Instruments, record: DeliveryRecord): void {
   }
 }
 
+/**
+ * Runs one step in its span, made the active one. Whatever the tracer or meter throws is
+ * contained: `run` is called exactly once and its value or error is what the core sees.
+ */
 function runStep<T>(
   tracer: Tracer,
   meters: Instruments,
@@ -329,40 +333,57 @@ function runStep<T>(
   step: DeliveryStep,
   run: () => T,
 ): T {
-  const span = tracer.startSpan(
-    STEP_SPAN[step.name],
-    { kind: SpanKind.INTERNAL, attributes: stepAttributes(step) },
-    parent,
-  );
+  let span: ReturnType<Tracer["startSpan"]>;
+  let active: Context;
+  try {
+    span = tracer.startSpan(
+      STEP_SPAN[step.name],
+      { kind: SpanKind.INTERNAL, attributes: stepAttributes(step) },
+      parent,
+    );
+    active = trace.setSpan(parent, span);
+  } catch {
+    return run();
+  }
   const started = step.name === "handler" ? performance.now() : 0;
   const end = (failure: { error: unknown } | undefined, value?: unknown) => {
-    if (failure) {
-      const type =
-        step.name === "handler"
-          ? "handler_failed"
-          : step.name === "claim"
-            ? "idempotency_store_unavailable"
-            : errorTypeOf(failure.error);
-      span.setAttribute(A.errorType, type);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
-    } else if (step.name === "claim") {
-      const status = (value as { status?: unknown } | null)?.status;
-      if (typeof status === "string") span.setAttribute(A.claimStatus, status);
-    }
-    span.end();
-    if (step.name === "handler") {
-      const attributes: Attributes = {
-        [A.eventType]: step.eventType,
-        [A.handlerIndex]: step.index,
-      };
-      if (failure) attributes[A.errorType] = "handler_failed";
-      meters.handlerDuration.record((performance.now() - started) / 1000, attributes);
+    try {
+      if (failure) {
+        const type =
+          step.name === "handler"
+            ? "handler_failed"
+            : step.name === "claim"
+              ? "idempotency_store_unavailable"
+              : errorTypeOf(failure.error);
+        span.setAttribute(A.errorType, type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      } else if (step.name === "claim") {
+        const status = (value as { status?: unknown } | null)?.status;
+        if (typeof status === "string") span.setAttribute(A.claimStatus, status);
+      }
+      span.end();
+      if (step.name === "handler") {
+        const attributes: Attributes = {
+          [A.eventType]: step.eventType,
+          [A.handlerIndex]: step.index,
+        };
+        if (failure) attributes[A.errorType] = "handler_failed";
+        meters.handlerDuration.record((performance.now() - started) / 1000, attributes);
+      }
+    } catch {
+      // A broken exporter or meter must not change what the step returned.
     }
   };
+  let called = false;
   let value: T;
   try {
-    value = context.with(trace.setSpan(parent, span), run);
+    value = context.with(active, () => {
+      called = true;
+      return run();
+    });
   } catch (error) {
+    // The context manager failed before running the step: run it outside its span.
+    if (!called) return run();
     end({ error });
     throw error;
   }
