@@ -345,34 +345,35 @@ export function buildWebhookHandler<TContext = unknown>(
     }
   };
 
+  /**
+   * verify → dispatch, and with a tracker its record: once answered, or when it rejects. One
+   * async function for both paths, so that observing costs no promise of its own.
+   */
   const deliver = async (
     request: WebhookRequest<TContext>,
-    tracker: DeliveryTracker | undefined,
+    tracker?: DeliveryTracker,
   ): Promise<WebhookResult> => {
-    if (request.method !== undefined && request.method !== "POST") return methodNotAllowedResult();
-    const verified = await verifyRequest(request, tracker?.observation);
-    if (!verified.ok) return verified.result;
-    tracker?.verified(verified.delivery);
-    const result = await dispatch(verified.event, request.context, tracker?.observation);
-    result.secretIndex = verified.delivery.secretIndex;
-    result.format = verified.delivery.format;
-    return result;
-  };
-
-  /** `deliver`, then its record: once it is answered, or when it rejects. */
-  const deliverObserved = async (
-    request: WebhookRequest<TContext>,
-    tracker: DeliveryTracker,
-  ): Promise<WebhookResult> => {
-    let result: WebhookResult;
     try {
-      result = await deliver(request, tracker);
+      let result: WebhookResult;
+      if (request.method !== undefined && request.method !== "POST") {
+        result = methodNotAllowedResult();
+      } else {
+        const verified = await verifyRequest(request, tracker?.observation);
+        if (verified.ok) {
+          tracker?.verified(verified.delivery);
+          result = await dispatch(verified.event, request.context, tracker?.observation);
+          result.secretIndex = verified.delivery.secretIndex;
+          result.format = verified.delivery.format;
+        } else {
+          result = verified.result;
+        }
+      }
+      tracker?.finish(result);
+      return result;
     } catch (error) {
-      tracker.failed();
+      tracker?.failed();
       throw error;
     }
-    tracker.finish(result);
-    return result;
   };
 
   const verifyOnly = (
@@ -415,8 +416,7 @@ export function buildWebhookHandler<TContext = unknown>(
       registry.add(type, fn);
       return handler;
     },
-    handle: (request) =>
-      observing ? deliverObserved(request, observing("handle")) : deliver(request, undefined),
+    handle: (request) => deliver(request, observing?.("handle")),
     verify: (request) =>
       observing ? verifyObserved(request, observing("verify")) : verifyOnly(request),
     async fetch(request, context) {
