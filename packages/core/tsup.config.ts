@@ -6,6 +6,7 @@ export default definePackageBuild({
     node: "src/node.ts",
     adapter: "src/adapter.ts",
     testing: "src/testing.ts",
+    otel: "src/otel.ts",
     "crypto/node": "src/crypto/node.ts",
     "crypto/web": "src/crypto/web.ts",
   },
@@ -17,6 +18,7 @@ export default definePackageBuild({
       node: "src/node.ts",
       adapter: "src/adapter.ts",
       testing: "src/testing.ts",
+      otel: "src/otel.ts",
     },
   },
   // Resolved per runtime by package.json "imports": node:crypto on Node, Web Crypto elsewhere.

@@ -4,6 +4,8 @@ import { runBench } from "./run.js";
 import {
   CORE_HANDLE,
   CORE_HANDLE_COMBINED,
+  CORE_HANDLE_ON_DELIVERY,
+  CORE_HANDLE_OTEL,
   CORE_VERIFY,
   CORE_VERIFY_COMBINED,
   FLOOR,
@@ -34,7 +36,13 @@ describe("pnpm bench, smoke mode", () => {
       for (const row of size.rows) expect(row.opsPerSec).toBeGreaterThan(0);
     }
     for (const size of results.handle ?? []) {
-      expect(size.rows.map((row) => row.name)).toEqual([FLOOR, CORE_HANDLE, CORE_HANDLE_COMBINED]);
+      expect(size.rows.map((row) => row.name)).toEqual([
+        FLOOR,
+        CORE_HANDLE,
+        CORE_HANDLE_COMBINED,
+        CORE_HANDLE_ON_DELIVERY,
+        CORE_HANDLE_OTEL,
+      ]);
     }
     expect(results.handle).toHaveLength(4);
 
@@ -73,6 +81,7 @@ describe("pnpm bench, smoke mode", () => {
     const markdown = renderMarkdown(results);
     expect(markdown).toContain("Smoke run");
     expect(markdown).toContain("## Kallima-Signature against the X-Kallima-* pair");
+    expect(markdown).toContain("## Observability overhead");
     for (const heading of [
       "## 1. Verification",
       "## 2. `handle()`",

@@ -9,6 +9,7 @@ import {
   FLOOR_AWAITED,
   FORMAT_PAIRS,
   formatOps,
+  OBSERVED_ROWS,
   pairedRatio,
   type SizeResult,
 } from "./verification.js";
@@ -266,6 +267,35 @@ function formatNote(results: BenchResults): string[] {
   return lines;
 }
 
+/** The observed handle() rows against the plain one: what onDelivery and OpenTelemetry cost. */
+function observabilityNote(results: BenchResults): string[] {
+  const sizes = (results.handle ?? []).filter((size) =>
+    OBSERVED_ROWS.every((name) => row(size, name)),
+  );
+  if (sizes.length === 0) return [];
+  const lines = [
+    "",
+    "## Observability overhead",
+    "",
+    "`handle()` as in part 2 (X-Kallima-* headers), each row with its own handler and store: *plain* has neither `onDelivery` nor `instrumentation` (the absent case: no clock read, no record, no instrumentation call, and `@opentelemetry` is never imported by the main entry); *onDelivery* builds one record per delivery for a callback that keeps the last; *OTel no-op* runs `otelInstrumentation()` on the OpenTelemetry SDK (`BasicTracerProvider` with a `BatchSpanProcessor`, as the Node SDK sets up, and a `MeterProvider` with a periodic reader) whose exporters drop everything at once, so every span (delivery, verify, claim, handler) is made, ended, queued and exported, and every measurement aggregated; no sampling. ÷ plain is the median of per-round ratios to the plain row (1 = no cost).",
+    "",
+    "| size | plain × floor | onDelivery ÷ plain | OTel no-op ÷ plain | onDelivery ÷ plain, slowest–fastest round | OTel ÷ plain, slowest–fastest round |",
+    "|---|---:|---:|---:|---|---|",
+  ];
+  for (const size of sizes) {
+    const plain = row(size, CORE_HANDLE)!;
+    const [record, otel] = OBSERVED_ROWS.map((name) => row(size, name)!);
+    const spread = (observed: typeof plain) => {
+      const perRound = observed.rounds.map((ops, round) => ops / plain.rounds[round]!);
+      return `${Math.min(...perRound).toFixed(3)}–${Math.max(...perRound).toFixed(3)}`;
+    };
+    lines.push(
+      `| ${size.size} | ${plain.ratioToFloor.toFixed(2)} | ${pairedRatio(record!, plain).toFixed(3)} | ${pairedRatio(otel!, plain).toFixed(3)} | ${spread(record!)} | ${spread(otel!)} |`,
+    );
+  }
+  return lines;
+}
+
 /** BENCHMARKS.md, from one run's results. */
 export function renderMarkdown(results: BenchResults, notes: string[] = []): string {
   const { meta } = results;
@@ -330,6 +360,7 @@ export function renderMarkdown(results: BenchResults, notes: string[] = []): str
     for (const size of results.handle) out.push("", ...sizeTable(size));
   }
   out.push(...formatNote(results));
+  out.push(...observabilityNote(results));
   if (results.http) {
     out.push("", "## 3. Adapters end to end over HTTP", "");
     out.push(

@@ -1,10 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { createWebhookHandler, memoryStore, WebhookVerifier } from "@kallima/webhooks";
+import {
+  createWebhookHandler,
+  type DeliveryRecord,
+  memoryStore,
+  type WebhookHandlerOptions,
+  WebhookVerifier,
+} from "@kallima/webhooks";
 import { sign as octokitSign, verify as octokitVerify } from "@octokit/webhooks-methods";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { Webhook as SvixWebhook } from "svix";
 import { type Case, type Measured, type MeasureSettings, measure, median } from "./measure.js";
+import { otelNoopInstrumentation } from "./otel-noop.js";
 import {
   floorVerify,
   KALLIMA_SECRET,
@@ -23,6 +30,13 @@ export const CORE_VERIFY = "@kallima/webhooks WebhookVerifier.verify";
 export const CORE_VERIFY_COMBINED = "@kallima/webhooks WebhookVerifier.verify, Kallima-Signature";
 export const CORE_HANDLE = "@kallima/webhooks handle()";
 export const CORE_HANDLE_COMBINED = "@kallima/webhooks handle(), Kallima-Signature";
+// The same handle() observed: a record per delivery to onDelivery, or OpenTelemetry through
+// the SDK with exporters that drop everything. The plain row is the absent case.
+export const CORE_HANDLE_ON_DELIVERY = "@kallima/webhooks handle(), onDelivery";
+export const CORE_HANDLE_OTEL = "@kallima/webhooks handle(), OTel no-op";
+
+/** Each observed row, read against the plain handle() row of the same run. */
+export const OBSERVED_ROWS = [CORE_HANDLE_ON_DELIVERY, CORE_HANDLE_OTEL] as const;
 
 /** Each `Kallima-Signature` row and the X-Kallima-* row it is read against. */
 export const FORMAT_PAIRS = [
@@ -253,15 +267,42 @@ export async function benchHandle(
         }
       },
     };
-    // One handler and one store per header format, each cycling through the whole pool: a
-    // shared store would hold the other row's recent ids and answer some calls "duplicate".
-    const handlers = [
+    // One handler and one store per row, each cycling through the whole pool: a shared store
+    // would hold the other row's recent ids and answer some calls "duplicate".
+    let recorded = 0;
+    let lastRecord: DeliveryRecord | undefined;
+    const otel = otelNoopInstrumentation();
+    const rowSpecs: {
+      name: string;
+      requests: ReturnType<typeof requestsOf>;
+      handled: number;
+      options?: Partial<WebhookHandlerOptions>;
+    }[] = [
       { name: CORE_HANDLE, requests: requestsOf(headerSets.pair), handled: 0 },
       { name: CORE_HANDLE_COMBINED, requests: requestsOf(headerSets.combined), handled: 0 },
-    ].map((row) => {
+      {
+        name: CORE_HANDLE_ON_DELIVERY,
+        requests: requestsOf(headerSets.pair),
+        handled: 0,
+        options: {
+          onDelivery: (record) => {
+            recorded += 1;
+            lastRecord = record;
+          },
+        },
+      },
+      {
+        name: CORE_HANDLE_OTEL,
+        requests: requestsOf(headerSets.pair),
+        handled: 0,
+        options: { instrumentation: otel.instrumentation },
+      },
+    ];
+    const handlers = rowSpecs.map((row) => {
       const handler = createWebhookHandler({
         secret: KALLIMA_SECRET,
         idempotency: { store: memoryStore({ maxEntries: poolSize / 2 }) },
+        ...row.options,
       }).on("job.completed", () => {
         row.handled += 1;
       });
@@ -294,8 +335,17 @@ export async function benchHandle(
         settings,
       ),
     );
+    await otel.shutdown();
     for (const { row } of handlers) {
       if (row.handled === 0) throw new Error(`The event handler of ${row.name} never ran.`);
+    }
+    if (recorded === 0 || lastRecord?.outcome !== "handled") {
+      throw new Error(`onDelivery was not told of handled deliveries (${recorded} records).`);
+    }
+    // Four spans per handled delivery: delivery, verify, claim, handler.
+    const traced = rowSpecs.find((row) => row.name === CORE_HANDLE_OTEL)!.handled * 4;
+    if (otel.exportedSpans() !== traced) {
+      log(`handle ${size.label}: the OTel row exported ${otel.exportedSpans()} of ${traced} spans`);
     }
     results.push({ size: size.label, bytes: size.bytes, rows });
     log(`handle ${size.label}: ${summary(rows)}`);
@@ -317,6 +367,15 @@ function summary(rows: SizeResult["rows"]): string {
     const a = rows.find((row) => row.name === combined);
     const b = rows.find((row) => row.name === pair);
     if (a && b) each.push(`Kallima-Signature / X- pair ${pairedRatio(a, b).toFixed(3)}`);
+  }
+  const plain = rows.find((row) => row.name === CORE_HANDLE);
+  for (const name of OBSERVED_ROWS) {
+    const observed = rows.find((row) => row.name === name);
+    if (plain && observed) {
+      each.push(
+        `${name.replace("@kallima/webhooks handle(), ", "")} / plain ${pairedRatio(observed, plain).toFixed(3)}`,
+      );
+    }
   }
   return each.join(", ");
 }

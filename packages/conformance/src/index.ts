@@ -46,6 +46,31 @@ export interface ConformanceOptions {
   maxBodyBytes?: number;
   idempotency?: { store: never };
   logger?: ConformanceLogger | false;
+  onDelivery?: (record: ConformanceDeliveryRecord) => unknown;
+  instrumentation?: ConformanceInstrumentation;
+}
+
+/** A delivery record as `onDelivery` gets it, as far as this suite relies on it. */
+export interface ConformanceDeliveryRecord {
+  time: string;
+  eventId?: string;
+  eventType?: string;
+  outcome: string;
+  status?: number;
+  code?: string;
+  durationMs: number;
+  secretIndex?: number;
+  format?: string;
+  ageSeconds?: number;
+  attempt?: number;
+}
+
+/** The core's instrumentation seam, as far as this suite relies on it. */
+export interface ConformanceInstrumentation {
+  startDelivery(start: { mode: string }): {
+    step<T>(step: { name: string }, run: () => T): T;
+    end(record: ConformanceDeliveryRecord): void;
+  };
 }
 
 /** What the adapter answered. Header names in lowercase. */
@@ -420,6 +445,82 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
     });
 
     if (target.contract) registerContractCases(target, target.contract, mount, open);
+
+    it("onDelivery: one record per delivery, with what is known of it, never the secret or body", async () => {
+      const records: ConformanceDeliveryRecord[] = [];
+      const app = await mount(
+        { "job.completed": () => {} },
+        { onDelivery: (record) => void records.push(record) },
+      );
+      const id = `evt_record_${randomUUID()}`;
+      const body = completed(id);
+      const first = signDelivery(body);
+      const second = signDelivery(body, { format: "kallima-signature" });
+      const forged = signDelivery(body, { secret: OTHER_SECRET });
+      expect((await app.send(first)).status).toBe(200);
+      expect((await app.send(second)).status).toBe(200);
+      expect((await app.send(forged)).status).toBe(401);
+      // An adapter may answer before its promise chain calls back: give it a moment.
+      for (let wait = 0; records.length < 3 && wait < 50; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(records).toEqual([
+        expect.objectContaining({
+          eventId: id,
+          eventType: "job.completed",
+          outcome: "handled",
+          status: 200,
+          secretIndex: 0,
+          format: "x-headers",
+          attempt: 1,
+        }),
+        expect.objectContaining({
+          eventId: id,
+          outcome: "duplicate",
+          status: 200,
+          format: "kallima-signature",
+          attempt: 2,
+        }),
+        expect.objectContaining({ outcome: "rejected", status: 401, code: "invalid_signature" }),
+      ]);
+      expect(records[2]!.eventId).toBeUndefined();
+      for (const record of records) {
+        expect(typeof record.time).toBe("string");
+        expect(record.durationMs).toBeGreaterThanOrEqual(0);
+      }
+      const text = JSON.stringify(records);
+      const signatures = [first, second, forged].flatMap((delivery) =>
+        Object.values(delivery.headers),
+      );
+      for (const leak of [CONFORMANCE_SECRET, OTHER_SECRET, body, '"job_1"']) {
+        expect(text).not.toContain(leak);
+      }
+      for (const header of signatures.filter((value) => value !== "application/json")) {
+        for (const hex of header.match(/[0-9a-f]{64}/g) ?? []) expect(text).not.toContain(hex);
+      }
+    });
+
+    it("instrumentation: observes each delivery's steps (verify, claim, handler) and its end", async () => {
+      const seen: string[] = [];
+      const instrumentation: ConformanceInstrumentation = {
+        startDelivery: ({ mode }) => {
+          seen.push(`start ${mode}`);
+          return {
+            step: (step, run) => {
+              seen.push(step.name);
+              return run();
+            },
+            end: (record) => void seen.push(`end ${record.outcome} ${record.status}`),
+          };
+        },
+      };
+      const app = await mount({ "job.completed": () => {} }, { instrumentation });
+      expect((await app.send(signDelivery(completed()))).status).toBe(200);
+      for (let wait = 0; !seen.includes("end handled 200") && wait < 50; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(seen).toEqual(["start handle", "verify", "claim", "handler", "end handled 200"]);
+    });
 
     it("never echoes the secret or the body in an error answer", async () => {
       const app = await mount({ "job.completed": () => {} });

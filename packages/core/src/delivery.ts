@@ -1,4 +1,9 @@
-import { type AnyEventHandler, HandlerRegistry, isPromiseLike } from "./dispatch.js";
+import {
+  type AnyEventHandler,
+  HandlerRegistry,
+  type HandlerStep,
+  isPromiseLike,
+} from "./dispatch.js";
 import {
   HandlerFailedError,
   HandlerTimeoutError,
@@ -12,6 +17,7 @@ import {
   type IdempotencyLease,
   type IdempotencyStore,
 } from "./idempotency.js";
+import type { DeliveryObservation } from "./observe.js";
 import { acceptedResult, errorResult, inProgressResult, type WebhookResult } from "./result.js";
 
 /** Default `deadlineMs`: an answer within Kallima's 30-second timeout, with room for the network. */
@@ -69,7 +75,11 @@ function keepLeaseAlive(
  */
 export function createDispatcher(
   settings: DispatcherSettings,
-): (event: VerifiedKallimaEvent, context: unknown) => Promise<WebhookResult> {
+): (
+  event: VerifiedKallimaEvent,
+  context: unknown,
+  observation?: DeliveryObservation,
+) => Promise<WebhookResult> {
   const { registry, unhandled, store, processOnStoreError, deadlineMs, report } = settings;
 
   const fail = (result: WebhookResult & { error: KallimaWebhookError }) => {
@@ -86,11 +96,16 @@ export function createDispatcher(
    */
   const claim = async (
     event: VerifiedKallimaEvent,
+    observation: DeliveryObservation | undefined,
   ): Promise<{ lease?: IdempotencyLease; answer?: WebhookResult }> => {
     if (!store) return {};
     let claimed: ClaimResult;
     try {
-      const pending = store.claim(event.id);
+      const pending = observation
+        ? observation.step({ name: "claim", eventId: event.id, eventType: event.type }, () =>
+            store.claim(event.id),
+          )
+        : store.claim(event.id);
       claimed = isPromiseLike(pending) ? await pending : pending;
     } catch (cause) {
       const fault = new IdempotencyStoreError("claim", cause);
@@ -135,19 +150,22 @@ export function createDispatcher(
           errorResult(new HandlerFailedError(event.type, settled.cause), "handler_failed", event),
         );
 
-  return async (event, context) => {
+  return async (event, context, observation) => {
     const registered = registry.get(event.type);
     const handlers = registered ?? unhandled;
     if (!handlers) return acceptedResult("unhandled", event);
     // onUnhandled ran: the event is still one this receiver has no handler for.
     const outcome = registered ? "handled" : "unhandled";
 
-    const { lease, answer: early } = await claim(event);
+    const { lease, answer: early } = await claim(event, observation);
     if (early) return early;
 
+    const step: HandlerStep | undefined = observation
+      ? (index, call) => observation.step({ name: "handler", index, eventType: event.type }, call)
+      : undefined;
     let running: void | Promise<void>;
     try {
-      running = HandlerRegistry.run(handlers, event, context);
+      running = HandlerRegistry.run(handlers, event, context, 0, step);
     } catch (cause) {
       const settled: Settled = { ok: false, cause };
       await settle(event, lease, settled);

@@ -29,6 +29,9 @@ export type UnknownEventTypes<TOn> = {
 /** A handler as stored: the registry serves every type and every context. */
 export type AnyEventHandler = EventHandler<VerifiedKallimaEvent, unknown>;
 
+/** Runs one handler call (the `index`th of its type) inside an instrumentation's step. */
+export type HandlerStep = (index: number, call: () => unknown) => unknown;
+
 /** Handlers registered per event type; several for one type run in registration order. */
 export class HandlerRegistry {
   readonly #handlers = new Map<string, AnyEventHandler[]>();
@@ -53,12 +56,14 @@ export class HandlerRegistry {
     event: VerifiedKallimaEvent,
     context: unknown,
     from = 0,
+    step?: HandlerStep,
   ): void | Promise<void> {
     for (let index = from; index < handlers.length; index++) {
-      const result = handlers[index]!(event, context);
+      const handler = handlers[index]!;
+      const result = step ? step(index, () => handler(event, context)) : handler(event, context);
       if (isPromiseLike(result)) {
         return Promise.resolve(result).then(() =>
-          HandlerRegistry.run(handlers, event, context, index + 1),
+          HandlerRegistry.run(handlers, event, context, index + 1, step),
         );
       }
     }

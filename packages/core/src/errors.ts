@@ -61,10 +61,20 @@ export class KallimaWebhookError extends Error {
  */
 export class WebhookSignatureError extends KallimaWebhookError {
   declare readonly code: VerificationErrorCode;
+  /**
+   * The signed timestamp (Unix seconds) of a delivery refused for its age
+   * (`timestamp_too_old`, `timestamp_in_future`), so that its age can be reported.
+   */
+  readonly signedAt?: number;
 
-  constructor(code: VerificationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  constructor(
+    code: VerificationErrorCode,
+    message: string,
+    options?: { cause?: unknown; signedAt?: number },
+  ) {
+    super(code, message, options && "cause" in options ? { cause: options.cause } : undefined);
     this.name = "WebhookSignatureError";
+    if (options?.signedAt !== undefined) this.signedAt = options.signedAt;
   }
 }
 

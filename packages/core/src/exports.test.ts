@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -66,6 +66,53 @@ signPayload({ secret: "whsec_exports", payload: "héllo", timestamp: 1 }).then((
     expect(run(["--conditions=workerd", "--input-type=module"], sign)).toBe(onNode);
   });
 
+  it("never loads @opentelemetry from any entry but /otel", () => {
+    // Static: no built file but the /otel entry names the package.
+    const files = readdirSync(join(packageDir, "dist"), { recursive: true, encoding: "utf8" });
+    const built = files.filter((file) => /\.(c?js)$/.test(file));
+    expect(built.filter((file) => /^otel\.c?js$/.test(file))).toHaveLength(2);
+    for (const file of built.filter((name) => !/^otel\.c?js$/.test(name))) {
+      expect(readFileSync(join(packageDir, "dist", file), "utf8"), file).not.toContain(
+        "@opentelemetry",
+      );
+    }
+    // At run time, with the package made unresolvable: the main entry works, /otel does not load.
+    const blockEsm = `import { register } from "node:module";
+register("data:text/javascript," + encodeURIComponent("export async function resolve(s, c, next) { if (s.startsWith('@opentelemetry/')) throw new Error('blocked ' + s); return next(s, c); }"));
+const { createWebhookHandler } = await import("@kallima/webhooks");
+const records = [];
+const handler = createWebhookHandler({ secret: "whsec_exports", logger: false, onDelivery: (r) => records.push(r.outcome) });
+await handler.handle({ headers: {}, rawBody: "{}" });
+const otel = await import("@kallima/webhooks/otel").then(() => "loaded", (error) => error.message);
+console.log(records.join(), otel);`;
+    expect(run(["--input-type=module"], blockEsm)).toBe("rejected blocked @opentelemetry/api");
+    const blockCjs = `const Module = require("node:module");
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request.startsWith("@opentelemetry/")) throw new Error("blocked " + request);
+  return resolve.call(this, request, ...rest);
+};
+const { createWebhookHandler } = require("@kallima/webhooks");
+require("@kallima/webhooks/node"); require("@kallima/webhooks/adapter"); require("@kallima/webhooks/testing");
+const records = [];
+const handler = createWebhookHandler({ secret: "whsec_exports", logger: false, onDelivery: (r) => records.push(r.outcome) });
+handler.handle({ headers: {}, rawBody: "{}" }).then(() => {
+  let otel = "loaded";
+  try { require("@kallima/webhooks/otel"); } catch (error) { otel = error.message; }
+  console.log(records.join(), otel);
+});`;
+    expect(run([], blockCjs)).toBe("rejected blocked @opentelemetry/api");
+  });
+
+  it("loads /otel from ESM and CJS", () => {
+    const esm = `import { otelInstrumentation, SPAN_NAMES } from "@kallima/webhooks/otel";
+console.log(typeof otelInstrumentation().startDelivery, SPAN_NAMES.delivery);`;
+    const cjs = `const { otelInstrumentation, SPAN_NAMES } = require("@kallima/webhooks/otel");
+console.log(typeof otelInstrumentation().startDelivery, SPAN_NAMES.delivery);`;
+    expect(run(["--input-type=module"], esm)).toBe("function kallima.webhook.delivery");
+    expect(run([], cjs)).toBe("function kallima.webhook.delivery");
+  });
+
   it("keeps node: modules out of everything an edge bundle can reach", () => {
     const seen = new Set<string>();
     const visit = (file: string) => {
@@ -77,7 +124,7 @@ signPayload({ secret: "whsec_exports", payload: "héllo", timestamp: 1 }).then((
         visit(join(dirname(file), specifier!));
       }
     };
-    for (const entry of ["index.js", "testing.js", "crypto/web.js"])
+    for (const entry of ["index.js", "testing.js", "otel.js", "crypto/web.js"])
       visit(join(packageDir, "dist", entry));
     expect(seen.size).toBeGreaterThan(3);
   });

@@ -18,6 +18,13 @@ import type { KallimaEvent, KallimaEventType, VerifiedKallimaEvent } from "./eve
 import type { HeadersInput } from "./headers.js";
 import { type IdempotencyStore, memoryStore, positiveOption } from "./idempotency.js";
 import { createFailureLogger, type WebhookLogger } from "./logging.js";
+import {
+  createObserving,
+  type DeliveryObservation,
+  type DeliveryRecord,
+  type DeliveryTracker,
+  type WebhookInstrumentation,
+} from "./observe.js";
 import { errorResult, methodNotAllowedResult, toResponse, type WebhookResult } from "./result.js";
 import { createVerifierSource, type SecretOption } from "./secrets.js";
 import type {
@@ -93,6 +100,19 @@ export interface WebhookHandlerOptions<TContext = unknown>
   deadlineMs?: number;
   /** Deduplication by event id (default: in memory). `false` turns it off. */
   idempotency?: IdempotencyOptions | false;
+  /**
+   * Told once per delivery, whatever became of it (405 and every rejection included), with a
+   * flat {@link DeliveryRecord}: time, event id and type, outcome, status, code, duration,
+   * matched secret, age and attempt. For the app's own log or database. It may be async; what
+   * it throws or rejects with is ignored, as for `onError`. Never the secret, a signature or
+   * the body.
+   */
+  onDelivery?: (record: DeliveryRecord) => unknown;
+  /**
+   * Traces and metrics: `otelInstrumentation()` from `@kallima/webhooks/otel` (OpenTelemetry),
+   * or any {@link WebhookInstrumentation}. Nothing is measured when it is absent.
+   */
+  instrumentation?: WebhookInstrumentation;
 }
 
 /** Reads the exact body bytes, refusing (with `PayloadTooLargeError`) more than `maxBytes`. */
@@ -249,6 +269,11 @@ export function buildWebhookHandler<TContext = unknown>(
   const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
   const deadlineMs = validateDeadline(options.deadlineMs);
   const log = createFailureLogger(options.logger);
+  const observing = createObserving({
+    onDelivery: options.onDelivery,
+    instrumentation: options.instrumentation,
+    now: typeof options.now === "function" ? options.now : Date.now,
+  });
 
   const report = (error: KallimaWebhookError, context: WebhookErrorContext) => {
     log?.(error, context.status, context.event);
@@ -283,8 +308,23 @@ export function buildWebhookHandler<TContext = unknown>(
     return isPromiseLike(body) ? Promise.resolve(body).then(undefined, bodyReadFailure) : body;
   };
 
+  /** The secret lookup and verification. Not async: the plain path costs no extra promise. */
+  const verifyBody = (
+    request: WebhookRequest<TContext>,
+    rawBody: RawBody,
+  ): Promise<VerifiedDelivery> => {
+    const source = verifiers.get(request.context);
+    const verify = (verifier: WebhookVerifier) =>
+      verifier.verifyDelivery({
+        payload: checkBodySize(rawBody, maxBodyBytes),
+        headers: request.headers,
+      });
+    return isPromiseLike(source) ? Promise.resolve(source).then(verify) : verify(source);
+  };
+
   const verifyRequest = async (
     request: WebhookRequest<TContext>,
+    observation?: DeliveryObservation,
   ): Promise<VerifyRequestOutcome> => {
     try {
       const pending = readBody(request.rawBody);
@@ -294,18 +334,73 @@ export function buildWebhookHandler<TContext = unknown>(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
         );
       }
-      const source = verifiers.get(request.context);
-      const verifier = isPromiseLike(source) ? await source : source;
-      const delivery = await verifier.verifyDelivery({
-        payload: checkBodySize(rawBody, maxBodyBytes),
-        headers: request.headers,
-      });
+      const delivery = await (observation
+        ? observation.step({ name: "verify" }, () => verifyBody(request, rawBody))
+        : verifyBody(request, rawBody));
       return { ok: true, event: delivery.event, delivery };
     } catch (error) {
       const known = asWebhookError(error);
       if (!known) throw error;
       return { ok: false, result: fail(errorResult(known)) };
     }
+  };
+
+  /**
+   * verify → dispatch, and with a tracker its record: once answered, or when it rejects. One
+   * async function for both paths, so that observing costs no promise of its own.
+   */
+  const deliver = async (
+    request: WebhookRequest<TContext>,
+    tracker?: DeliveryTracker,
+  ): Promise<WebhookResult> => {
+    try {
+      let result: WebhookResult;
+      if (request.method !== undefined && request.method !== "POST") {
+        result = methodNotAllowedResult();
+      } else {
+        const verified = await verifyRequest(request, tracker?.observation);
+        if (verified.ok) {
+          tracker?.verified(verified.delivery);
+          result = await dispatch(verified.event, request.context, tracker?.observation);
+          result.secretIndex = verified.delivery.secretIndex;
+          result.format = verified.delivery.format;
+        } else {
+          result = verified.result;
+        }
+      }
+      tracker?.finish(result);
+      return result;
+    } catch (error) {
+      tracker?.failed();
+      throw error;
+    }
+  };
+
+  const verifyOnly = (
+    request: WebhookRequest<TContext>,
+    tracker?: DeliveryTracker,
+  ): Promise<VerifyRequestOutcome> => {
+    if (request.method !== undefined && request.method !== "POST") {
+      return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
+    }
+    return verifyRequest(request, tracker?.observation);
+  };
+
+  /** `verifyOnly`, then its record: `verified` (the app's route answers) or the rejection. */
+  const verifyObserved = async (
+    request: WebhookRequest<TContext>,
+    tracker: DeliveryTracker,
+  ): Promise<VerifyRequestOutcome> => {
+    let verified: VerifyRequestOutcome;
+    try {
+      verified = await verifyOnly(request, tracker);
+    } catch (error) {
+      tracker.failed();
+      throw error;
+    }
+    if (verified.ok) tracker.verified(verified.delivery);
+    tracker.finish(verified.ok ? undefined : verified.result);
+    return verified;
   };
 
   const handler: WebhookHandler<TContext> = {
@@ -321,22 +416,9 @@ export function buildWebhookHandler<TContext = unknown>(
       registry.add(type, fn);
       return handler;
     },
-    async handle(request) {
-      if (request.method !== undefined && request.method !== "POST")
-        return methodNotAllowedResult();
-      const verified = await verifyRequest(request);
-      if (!verified.ok) return verified.result;
-      const result = await dispatch(verified.event, request.context);
-      result.secretIndex = verified.delivery.secretIndex;
-      result.format = verified.delivery.format;
-      return result;
-    },
-    verify: (request) => {
-      if (request.method !== undefined && request.method !== "POST") {
-        return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
-      }
-      return verifyRequest(request);
-    },
+    handle: (request) => deliver(request, observing?.("handle")),
+    verify: (request) =>
+      observing ? verifyObserved(request, observing("verify")) : verifyOnly(request),
     async fetch(request, context) {
       const result = await handler.handle({
         method: request.method,

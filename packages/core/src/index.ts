@@ -70,6 +70,16 @@ export {
   memoryStore,
 } from "./idempotency.js";
 export type { WebhookLogDetails, WebhookLogger } from "./logging.js";
+export type {
+  DeliveryCode,
+  DeliveryMode,
+  DeliveryObservation,
+  DeliveryRecord,
+  DeliveryRecordOutcome,
+  DeliveryStart,
+  DeliveryStep,
+  WebhookInstrumentation,
+} from "./observe.js";
 export {
   RETRY_AFTER_IN_PROGRESS_SECONDS,
   RETRY_AFTER_STORE_SECONDS,

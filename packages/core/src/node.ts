@@ -4,7 +4,7 @@ import type { WebhookHandler } from "./handler.js";
 import { nodeSignatureHeaders } from "./node/headers.js";
 import { type NodeWebhookRequest, readRawBody } from "./node/read-body.js";
 import { writeResult } from "./node/write-result.js";
-import { errorResult, methodNotAllowedResult, type WebhookResult } from "./result.js";
+import { errorResult, type WebhookResult } from "./result.js";
 
 export { nodeSignatureHeaders } from "./node/headers.js";
 export {
@@ -42,29 +42,30 @@ export async function handleNodeRequest(
   options: HandleNodeRequestOptions = {},
 ): Promise<WebhookResult> {
   let result: WebhookResult;
-  if (req.method !== "POST") {
-    result = methodNotAllowedResult();
-  } else {
-    try {
-      result = await handler.handle({
-        headers: nodeSignatureHeaders(req),
-        rawBody: readRawBody(req as NodeWebhookRequest, {
-          maxBodyBytes: handler.maxBodyBytes,
-          ...(options.consumedBodyHint ? { consumedBodyHint: options.consumedBodyHint } : {}),
-        }),
-        ...(options.context === undefined ? {} : { context: options.context }),
-      });
-    } catch (error) {
-      // handle() turns every failure it knows into a result; this is a last line of defence so
-      // that a bug can never become an unhandled rejection that takes the process down.
-      result = errorResult(
-        error instanceof KallimaWebhookError
-          ? error
-          : new KallimaWebhookError("handler_failed", "The webhook request failed unexpectedly.", {
-              cause: error,
+  try {
+    result = await handler.handle(
+      req.method === "POST"
+        ? {
+            headers: nodeSignatureHeaders(req),
+            rawBody: readRawBody(req as NodeWebhookRequest, {
+              maxBodyBytes: handler.maxBodyBytes,
+              ...(options.consumedBodyHint ? { consumedBodyHint: options.consumedBodyHint } : {}),
             }),
-      );
-    }
+            ...(options.context === undefined ? {} : { context: options.context }),
+          }
+        : // Answered 405 by handle() without reading the body, so that onDelivery sees it too.
+          { method: req.method ?? "", headers: {}, rawBody: undefined },
+    );
+  } catch (error) {
+    // handle() turns every failure it knows into a result; this is a last line of defence so
+    // that a bug can never become an unhandled rejection that takes the process down.
+    result = errorResult(
+      error instanceof KallimaWebhookError
+        ? error
+        : new KallimaWebhookError("handler_failed", "The webhook request failed unexpectedly.", {
+            cause: error,
+          }),
+    );
   }
   writeResult(res, result);
   return result;

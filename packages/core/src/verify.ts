@@ -313,6 +313,7 @@ export class WebhookVerifier {
       throw new WebhookSignatureError(
         "timestamp_too_old",
         `The delivery was signed ${age} s ago, more than the ${this.toleranceSeconds} s tolerance.`,
+        { signedAt: timestampSeconds },
       );
     }
     if (-age > this.toleranceSeconds) {
@@ -324,6 +325,7 @@ export class WebhookVerifier {
       throw new WebhookSignatureError(
         "timestamp_in_future",
         `The delivery is dated ${-age} s in the future, more than the ${this.toleranceSeconds} s tolerance.${hint}`,
+        { signedAt: timestampSeconds },
       );
     }
   }
