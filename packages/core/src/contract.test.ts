@@ -255,6 +255,16 @@ describe("verify-only mode", () => {
   });
 });
 
+describe("answer codes", () => {
+  it("maps every code an answer can carry to its status, the answer-only ones included", async () => {
+    const { statusForCode } = await import("./index.js");
+    expect(statusForCode("method_not_allowed")).toBe(405);
+    expect(statusForCode("event_in_progress")).toBe(409);
+    expect(statusForCode("handler_timeout")).toBe(503);
+    expect(statusForCode("request_aborted")).toBe(400);
+  });
+});
+
 describe("configuration messages", () => {
   it.each([
     [{ secret: "whsec_" }, /only the "whsec_" prefix/],

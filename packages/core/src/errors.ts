@@ -18,6 +18,15 @@ export type VerificationErrorCode = (typeof VERIFICATION_ERROR_CODES)[number];
 /** Codes of errors raised by a misconfigured verifier or handler (thrown at construction). */
 export type ConfigErrorCode = "invalid_secret" | "invalid_tolerance" | "invalid_option";
 
+/**
+ * Codes of answers that carry no error object: the request was not a POST, or the same event is
+ * being handled by another delivery right now.
+ */
+export type AnswerOnlyCode = "method_not_allowed" | "event_in_progress";
+
+/** Every code that can appear in an answer's `{ "error": { "code" } }`. */
+export type WebhookAnswerCode = WebhookErrorCode | AnswerOnlyCode;
+
 /** Every code a `KallimaWebhookError` can carry. */
 export type WebhookErrorCode =
   | VerificationErrorCode

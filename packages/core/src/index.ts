@@ -4,6 +4,7 @@ export { DEFAULT_MAX_BODY_BYTES } from "./body.js";
 export { DEFAULT_DEADLINE_MS } from "./delivery.js";
 export type { EventHandler, EventHandlers, UnknownEventTypes } from "./dispatch.js";
 export {
+  type AnswerOnlyCode,
   type ConfigErrorCode,
   HandlerFailedError,
   HandlerTimeoutError,
@@ -14,6 +15,7 @@ export {
   RequestAbortedError,
   VERIFICATION_ERROR_CODES,
   type VerificationErrorCode,
+  type WebhookAnswerCode,
   WebhookConfigError,
   type WebhookErrorCode,
   WebhookSignatureError,

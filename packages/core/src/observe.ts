@@ -1,5 +1,10 @@
 import { isPromiseLike } from "./dispatch.js";
-import { WebhookConfigError, type WebhookErrorCode, WebhookSignatureError } from "./errors.js";
+import {
+  type WebhookAnswerCode,
+  WebhookConfigError,
+  type WebhookErrorCode,
+  WebhookSignatureError,
+} from "./errors.js";
 import type { WebhookOutcome, WebhookResult } from "./result.js";
 import type { SignatureFormat } from "./signature-headers.js";
 import type { VerifiedDelivery } from "./verify.js";
@@ -17,7 +22,7 @@ export type DeliveryRecordOutcome = WebhookOutcome | "verified" | "error";
  * The code of a non-2xx answer: an error's `code`, or the code in the body of the two answers
  * that carry no error object (`405 method_not_allowed`, `409 event_in_progress`).
  */
-export type DeliveryCode = WebhookErrorCode | "method_not_allowed" | "event_in_progress";
+export type DeliveryCode = WebhookAnswerCode;
 
 /**
  * One delivery, as `onDelivery` gets it: flat, JSON-serializable, for a log line or a database

@@ -1,4 +1,9 @@
-import type { KallimaWebhookError, WebhookErrorCode } from "./errors.js";
+import type {
+  AnswerOnlyCode,
+  KallimaWebhookError,
+  WebhookAnswerCode,
+  WebhookErrorCode,
+} from "./errors.js";
 import type { VerifiedKallimaEvent } from "./events.js";
 import type { SignatureFormat } from "./signature-headers.js";
 
@@ -77,9 +82,16 @@ const JSON_HEADERS = {
   "cache-control": "no-store",
 } as const;
 
-/** The HTTP status this library answers for an error code. */
-export function statusForCode(code: WebhookErrorCode): number {
-  return STATUS_BY_CODE[code];
+const STATUS_BY_ANSWER_CODE: Record<AnswerOnlyCode, number> = {
+  method_not_allowed: 405,
+  event_in_progress: 409,
+};
+
+/** The HTTP status this library answers for a code (any code an answer can carry). */
+export function statusForCode(code: WebhookAnswerCode): number {
+  return code in STATUS_BY_CODE
+    ? STATUS_BY_CODE[code as WebhookErrorCode]
+    : STATUS_BY_ANSWER_CODE[code as AnswerOnlyCode];
 }
 
 const ACCEPTED_BODIES = {
