@@ -1,10 +1,5 @@
 import { isPromiseLike } from "./dispatch.js";
-import {
-  type WebhookAnswerCode,
-  WebhookConfigError,
-  type WebhookErrorCode,
-  WebhookSignatureError,
-} from "./errors.js";
+import { type WebhookAnswerCode, WebhookConfigError, WebhookSignatureError } from "./errors.js";
 import type { WebhookOutcome, WebhookResult } from "./result.js";
 import type { SignatureFormat } from "./signature-headers.js";
 import type { VerifiedDelivery } from "./verify.js";

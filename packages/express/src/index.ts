@@ -1,4 +1,6 @@
 import {
+  type EventHandlers,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   WebhookConfigError,
   type WebhookHandler,
@@ -52,6 +54,18 @@ export interface KallimaWebhooksMountOptions {
 export interface KallimaWebhooksOptions
   extends WebhookHandlerOptions<ExpressWebhookContext>,
     KallimaWebhooksMountOptions {}
+
+/**
+ * {@link KallimaWebhooksOptions} with `on` checked key by key, so that a misspelled event type
+ * is reported in plain words (see `UnknownEventTypes`). `TOn` is inferred from `on`.
+ */
+export type KallimaWebhooksOptionsFor<TOn = EventHandlers<ExpressWebhookContext>> = Omit<
+  KallimaWebhooksOptions,
+  "on"
+> & {
+  /** Handlers by event type. More can be added with `.on()`. */
+  on?: TOn & EventHandlers<ExpressWebhookContext> & UnknownEventTypes<TOn>;
+};
 
 /**
  * A handler made with `createWebhookHandler`: typed with the Express context
@@ -108,8 +122,8 @@ function toWebhookRequest(req: Request, res: Response): WebhookRequest<ExpressWe
  * }));
  * ```
  */
-export function kallimaWebhooks(
-  input: KallimaWebhooksOptions | ExpressWebhookHandler,
+export function kallimaWebhooks<TOn = EventHandlers<ExpressWebhookContext>>(
+  input: KallimaWebhooksOptionsFor<TOn> | ExpressWebhookHandler,
   mount: KallimaWebhooksMountOptions = {},
 ): RequestHandler {
   let core: unknown = input;

@@ -6,7 +6,9 @@ import {
   getFailureReason,
   isEventType,
   type KallimaEvent,
+  type KallimaWebhooksOptions,
   kallimaWebhooks,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   verify,
   verifyKallimaWebhook,
@@ -30,6 +32,27 @@ describe("types", () => {
       },
     });
     expectTypeOf(middleware).toEqualTypeOf<RequestHandler>();
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    kallimaWebhooks({
+      secret: "whsec_typo",
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
+  });
+
+  it("takes options built ahead as KallimaWebhooksOptions", () => {
+    const options: KallimaWebhooksOptions = {
+      secret: "whsec_types",
+      on: { "job.completed": (_event, { req }) => void req.ip },
+      otherMethods: "next",
+    };
+    kallimaWebhooks(options);
   });
 
   it("gives handlers and a secret function the Express { req, res }", () => {

@@ -1,5 +1,7 @@
 import {
+  type EventHandlers,
   RawBodyUnavailableError,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   type VerifyOnlyOptions,
   type WebhookHandler,
@@ -23,6 +25,18 @@ export * from "@kallima/webhooks";
  * handlers' second argument and as the argument of a `secret` function.
  */
 export type KallimaHonoOptions<E extends Env = Env> = WebhookHandlerOptions<Context<E>>;
+
+/**
+ * {@link KallimaHonoOptions} with `on` checked key by key, so that a misspelled event type is
+ * reported in plain words (see `UnknownEventTypes`). `TOn` is inferred from `on`.
+ */
+export type KallimaHonoOptionsFor<E extends Env = Env, TOn = EventHandlers<Context<E>>> = Omit<
+  KallimaHonoOptions<E>,
+  "on"
+> & {
+  /** Handlers by event type. More can be added with `.on()`. */
+  on?: TOn & EventHandlers<Context<E>> & UnknownEventTypes<TOn>;
+};
 
 /** Options of {@link verifyKallimaWebhook}: the core's verify-only options, with Hono's context. */
 export type KallimaHonoVerifyOptions<E extends Env = Env> = VerifyOnlyOptions<Context<E>>;
@@ -108,8 +122,8 @@ function respond(c: Context, result: WebhookResult): Response {
  * );
  * ```
  */
-export function kallimaWebhooks<E extends Env = Env>(
-  options: KallimaHonoOptions<E> | HonoWebhookHandler<E>,
+export function kallimaWebhooks<E extends Env = Env, TOn = EventHandlers<Context<E>>>(
+  options: KallimaHonoOptionsFor<E, TOn> | HonoWebhookHandler<E>,
 ): MiddlewareHandler<E> {
   // A handler typed for no context ignores the one it is given, so it serves as one for Hono's.
   const handler = resolveWebhookHandler(options as KallimaHonoOptions<E>);

@@ -6,8 +6,10 @@ import {
   getFailureReason,
   isEventType,
   type KallimaEvent,
+  type KallimaHonoOptions,
   type KallimaWebhookVariables,
   kallimaWebhooks,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   verifyKallimaWebhook,
 } from "./index.js";
@@ -48,6 +50,36 @@ describe("types", () => {
       void c.var.kallimaEvent.id;
       return c.body(null, 204);
     });
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    kallimaWebhooks({
+      secret,
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    type Env = { Bindings: { DB_NAME: string } };
+    kallimaWebhooks<Env>({
+      secret,
+      on: {
+        // @ts-expect-error with an explicit environment the typo is still refused
+        "job.complete": () => {},
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
+  });
+
+  it("takes options built ahead as KallimaHonoOptions", () => {
+    type Env = { Bindings: { DB_NAME: string } };
+    const options: KallimaHonoOptions<Env> = {
+      secret,
+      on: { "job.completed": (_event, c) => expectTypeOf(c.env.DB_NAME).toEqualTypeOf<string>() },
+    };
+    new Hono<Env>().all("/kallima-events", kallimaWebhooks(options));
+    kallimaWebhooks<Env>(options);
   });
 
   it("types a secret function against the app's bindings", () => {

@@ -16,6 +16,7 @@ export {
   KallimaWebhooksModule,
   type KallimaWebhooksModuleAsyncOptions,
   type KallimaWebhooksModuleOptions,
+  type KallimaWebhooksModuleOptionsFor,
   type KallimaWebhooksModuleRouteOptions,
   kallimaWebhooks,
 } from "./module.js";

@@ -1,4 +1,9 @@
-import type { WebhookHandler, WebhookHandlerOptions } from "@kallima/webhooks";
+import type {
+  EventHandlers,
+  UnknownEventTypes,
+  WebhookHandler,
+  WebhookHandlerOptions,
+} from "@kallima/webhooks";
 import { isWebhookHandler, resolveWebhookHandler } from "@kallima/webhooks/adapter";
 import {
   type DynamicModule,
@@ -40,6 +45,18 @@ export interface KallimaWebhooksModuleRouteOptions {
 export interface KallimaWebhooksModuleOptions
   extends WebhookHandlerOptions<NestWebhookContext>,
     KallimaWebhooksModuleRouteOptions {}
+
+/**
+ * {@link KallimaWebhooksModuleOptions} with `on` checked key by key, so that a misspelled event
+ * type is reported in plain words (see `UnknownEventTypes`). `TOn` is inferred from `on`.
+ */
+export type KallimaWebhooksModuleOptionsFor<TOn = EventHandlers<NestWebhookContext>> = Omit<
+  KallimaWebhooksModuleOptions,
+  "on"
+> & {
+  /** Handlers by event type. */
+  on?: TOn & EventHandlers<NestWebhookContext> & UnknownEventTypes<TOn>;
+};
 
 /**
  * What a `forRootAsync` factory returns: handler options, or a ready handler (typed with the
@@ -102,7 +119,9 @@ export class KallimaWebhooksModule {
    * KallimaWebhooksModule.forRoot({ secret: process.env.KALLIMA_WEBHOOK_SECRET!, isGlobal: true })
    * ```
    */
-  static forRoot(options: KallimaWebhooksModuleOptions): DynamicModule {
+  static forRoot<TOn = EventHandlers<NestWebhookContext>>(
+    options: KallimaWebhooksModuleOptionsFor<TOn>,
+  ): DynamicModule {
     const { path, isGlobal, ...handlerOptions } = options;
     return build({ path, isGlobal }, [], {
       provide: KALLIMA_WEBHOOKS_OPTIONS,
@@ -167,6 +186,8 @@ function build(
  * export class AppModule {}
  * ```
  */
-export function kallimaWebhooks(options: KallimaWebhooksModuleOptions): DynamicModule {
+export function kallimaWebhooks<TOn = EventHandlers<NestWebhookContext>>(
+  options: KallimaWebhooksModuleOptionsFor<TOn>,
+): DynamicModule {
   return KallimaWebhooksModule.forRoot(options);
 }

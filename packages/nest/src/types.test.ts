@@ -11,10 +11,12 @@ import {
   createWebhookHandler,
   type KallimaEvent,
   KallimaWebhooksModule,
+  type KallimaWebhooksModuleOptions,
   kallimaWebhooks,
   type NestWebhookContext,
   type NestWebhookRequest,
   OnKallimaEvent,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   verifyKallimaWebhook,
 } from "./index.js";
@@ -101,6 +103,40 @@ describe("types", () => {
       .toEqualTypeOf<Parameters<typeof KallimaWebhooksModule.forRoot>[0]>();
     // A handler made without a context type fits too (the factory is not run here).
     KallimaWebhooksModule.forRootAsync({ useFactory: () => createWebhookHandler({ secret: "x" }) });
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    kallimaWebhooks({
+      secret: "whsec_typo",
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    KallimaWebhooksModule.forRoot({
+      secret: "whsec_typo",
+      path: "hooks",
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+        "job.completed": (event, context) => {
+          expectTypeOf(event.data.id).toBeString();
+          expectTypeOf(context).toEqualTypeOf<NestWebhookContext>();
+        },
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
+  });
+
+  it("takes options built ahead as KallimaWebhooksModuleOptions", () => {
+    const options: KallimaWebhooksModuleOptions = {
+      secret: "whsec_x",
+      isGlobal: true,
+      on: { "job.completed": (_event, context) => void context.request },
+    };
+    kallimaWebhooks(options);
+    KallimaWebhooksModule.forRoot(options);
   });
 
   it("types verifyKallimaWebhook as a guard class of verify-only options", () => {

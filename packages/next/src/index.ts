@@ -1,10 +1,6 @@
-import type {
-  VerifiedKallimaEvent,
-  WebhookHandler,
-  WebhookHandlerOptions,
-} from "@kallima/webhooks";
+import type { EventHandlers, VerifiedKallimaEvent, WebhookHandler } from "@kallima/webhooks";
 import { readRequestBody, toResponse, type VerifyOnlyOptions } from "@kallima/webhooks/adapter";
-import { handlerFor, verifyOnlyHandlerFor } from "./shared.js";
+import { type CheckedHandlerOptions, handlerFor, verifyOnlyHandlerFor } from "./shared.js";
 
 // One package to install and import: the core's whole surface, plus this adapter's helpers.
 export * from "@kallima/webhooks";
@@ -66,9 +62,12 @@ const contextOf = <TParams>(
  * });
  * ```
  */
-export function kallimaWebhooks<TParams = NextRouteParams>(
+export function kallimaWebhooks<
+  TParams = NextRouteParams,
+  TOn = EventHandlers<KallimaRouteContext<TParams>>,
+>(
   options:
-    | WebhookHandlerOptions<KallimaRouteContext<TParams>>
+    | CheckedHandlerOptions<KallimaRouteContext<TParams>, TOn>
     | WebhookHandler<KallimaRouteContext<TParams>>
     | WebhookHandler,
 ): KallimaRouteHandler<TParams> {

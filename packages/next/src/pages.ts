@@ -1,8 +1,4 @@
-import type {
-  VerifiedKallimaEvent,
-  WebhookHandler,
-  WebhookHandlerOptions,
-} from "@kallima/webhooks";
+import type { EventHandlers, VerifiedKallimaEvent, WebhookHandler } from "@kallima/webhooks";
 import type { VerifyOnlyOptions } from "@kallima/webhooks/adapter";
 import {
   handleNodeRequest,
@@ -11,7 +7,7 @@ import {
   writeResult,
 } from "@kallima/webhooks/node";
 import type { NextApiRequest, NextApiResponse } from "next";
-import { handlerFor, verifyOnlyHandlerFor } from "./shared.js";
+import { type CheckedHandlerOptions, handlerFor, verifyOnlyHandlerFor } from "./shared.js";
 
 // The same surface as the App Router entry: the core's, plus this entry's helpers.
 export * from "@kallima/webhooks";
@@ -52,9 +48,9 @@ export type KallimaPagesHandler = (req: NextApiRequest, res: NextApiResponse) =>
  * });
  * ```
  */
-export function kallimaWebhooks(
+export function kallimaWebhooks<TOn = EventHandlers<KallimaPagesContext>>(
   options:
-    | WebhookHandlerOptions<KallimaPagesContext>
+    | CheckedHandlerOptions<KallimaPagesContext, TOn>
     | WebhookHandler<KallimaPagesContext>
     | WebhookHandler,
 ): KallimaPagesHandler {

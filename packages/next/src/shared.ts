@@ -1,4 +1,9 @@
-import type { WebhookHandler, WebhookHandlerOptions } from "@kallima/webhooks";
+import type {
+  EventHandlers,
+  UnknownEventTypes,
+  WebhookHandler,
+  WebhookHandlerOptions,
+} from "@kallima/webhooks";
 import {
   createVerifyOnlyHandler,
   resolveWebhookHandler,
@@ -12,6 +17,18 @@ import {
  * typed for that context, or the default one (context `unknown`), which any context suits.
  */
 export type HandlerInput<TOptions, TContext> = TOptions | WebhookHandler<TContext> | WebhookHandler;
+
+/**
+ * The core's handler options with `on` checked key by key, so that a misspelled event type is
+ * reported in plain words (see `UnknownEventTypes`). `TOn` is inferred from `on`.
+ */
+export type CheckedHandlerOptions<TContext, TOn = EventHandlers<TContext>> = Omit<
+  WebhookHandlerOptions<TContext>,
+  "on"
+> & {
+  /** Handlers by event type. More can be added with `.on()`. */
+  on?: TOn & EventHandlers<TContext> & UnknownEventTypes<TOn>;
+};
 
 /**
  * Next.js evaluates route modules while building, often without the secret (it arrives at run

@@ -3,10 +3,12 @@ import type { NextApiHandler } from "next";
 import type { NextRequest } from "next/server";
 import { describe, expectTypeOf, it } from "vitest";
 import {
+  createWebhookHandler,
   type KallimaRouteContext,
   type KallimaWebhookVerification,
   kallimaWebhooks,
   type NextRouteParams,
+  type UnknownEventTypes,
   type VerifiedKallimaEvent,
   verifyKallimaWebhook,
 } from "./index.js";
@@ -41,6 +43,36 @@ describe("App Router types", () => {
         return secret;
       },
     });
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    kallimaWebhooks({
+      secret,
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    kallimaWebhooks<{ tenant: string }>({
+      secret,
+      on: {
+        // @ts-expect-error with explicit params the typo is still refused
+        "job.complete": () => {},
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
+  });
+
+  it("takes a handler made with createWebhookHandler, typed for the route's context or for none", () => {
+    const typed = createWebhookHandler<KallimaRouteContext<{ tenant: string }>>({ secret }).on(
+      "job.completed",
+      (_event, { params }) => expectTypeOf(params).toEqualTypeOf<Promise<{ tenant: string }>>(),
+    );
+    expectTypeOf(kallimaWebhooks(typed)).toExtend<NextRouteExport<{ tenant: string }>>();
+    expectTypeOf(kallimaWebhooks(createWebhookHandler({ secret }))).toExtend<
+      NextRouteExport<{ tenant: string }>
+    >();
   });
 
   it("gives a route handler Next.js accepts as an export, static or dynamic", () => {
@@ -90,6 +122,29 @@ describe("Pages Router types", () => {
         },
       },
     });
+  });
+
+  it("names an unknown key of on: in plain words", () => {
+    pages.kallimaWebhooks({
+      secret,
+      on: {
+        // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+        "job.complete": () => {},
+      },
+    });
+    type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
+    expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
+  });
+
+  it("takes a handler made with createWebhookHandler, typed for { req, res } or for none", () => {
+    const typed = createWebhookHandler<pages.KallimaPagesContext>({ secret }).on(
+      "job.completed",
+      (_event, { res }) => expectTypeOf(res.status).toBeFunction(),
+    );
+    expectTypeOf(pages.kallimaWebhooks(typed)).toExtend<NextApiHandler>();
+    expectTypeOf(
+      pages.kallimaWebhooks(createWebhookHandler({ secret })),
+    ).toExtend<NextApiHandler>();
   });
 
   it("gives an API route, and the same names as the App Router entry", () => {

@@ -1,8 +1,10 @@
 // The core and the Hono example on real runtimes: Node 20 (this machine), Node 22 and 24, Bun,
 // Deno and workerd (runtimes.ts). On each it runs
 //   (a) both lists of the shared PROTOCOL vectors, read by the one shared loader
-//       (@kallima/webhooks-conformance/vectors), through the built core (in-runtime/), and
-//   (b) deliveries signed by the shared independent signer against the Hono example (example.ts),
+//       (@kallima/webhooks-conformance/vectors), through the built core (in-runtime/),
+//   (b) the core's delivery records and @kallima/webhooks/otel on the real @opentelemetry/api,
+//       with a recording tracer and meter (in-runtime/check-observability.ts), and
+//   (c) deliveries signed by the shared independent signer against the Hono example (example.ts),
 // then prints a table of runtime × result (report.ts) and exits non-zero on any failure.
 // It tests the packages as they are published, from a staged temporary app (stage.ts).
 // KALLIMA_RUNTIMES=node20,bun limits the runtimes; KALLIMA_KEEP_STAGE=1 keeps the staged app.

@@ -34,6 +34,18 @@ function vectorsCell(vectors: VectorsOutcome, list: ListName): string {
   return `${passed}/${report.total} ${report.failures.length ? "FAIL" : "ok"}`;
 }
 
+/** The records + otel check's failures: the reason when the runtime sent no report of it. */
+const observabilityFailures = (vectors: VectorsOutcome): string[] =>
+  "error" in vectors
+    ? [vectors.error]
+    : (vectors.observability?.failures ?? ["no report from the runtime"]);
+
+function observabilityCell(vectors: VectorsOutcome): string {
+  if ("error" in vectors || !vectors.observability) return "ERROR";
+  const { total, failures } = vectors.observability;
+  return `${total - Math.min(total, failures.length)}/${total} ${failures.length ? "FAIL" : "ok"}`;
+}
+
 const exampleCell = (example: ExampleOutcome): string =>
   "error" in example
     ? "ERROR"
@@ -44,12 +56,16 @@ const engineOf = (row: Row): string | undefined =>
 
 const engineOk = (row: Row): boolean => engineOf(row) === row.runtime.engine;
 
-/** A row passes when its runtime installed, every vector and example case passed, on the expected engine. */
+/**
+ * A row passes when its runtime installed, every vector, records + otel check and example case
+ * passed, on the expected engine.
+ */
 export const rowOk = (row: Row): boolean =>
   row.install.ok &&
   !("error" in row.vectors) &&
   !("error" in row.example) &&
   vectorFailures(row.vectors).length === 0 &&
+  observabilityFailures(row.vectors).length === 0 &&
   row.example.failures.length === 0 &&
   engineOk(row);
 
@@ -60,6 +76,7 @@ function cells(row: Row): string[] {
     ("error" in row.vectors ? undefined : row.vectors.runtime) ?? row.install.version ?? "?",
     engine ? `${engine}${engineOk(row) ? "" : ` (expected ${row.runtime.engine})`}` : "?",
     ...LIST_NAMES.map((list) => vectorsCell(row.vectors, list)),
+    observabilityCell(row.vectors),
     exampleCell(row.example),
     rowOk(row) ? "PASS" : "FAIL",
   ];
@@ -73,6 +90,7 @@ export function table(rows: readonly Row[]): string {
       "version",
       "HMAC engine (core)",
       ...LIST_NAMES.map((list) => LIST_TITLES[list]),
+      "records + otel",
       "Hono example",
       "result",
     ],
@@ -102,7 +120,10 @@ export function details(rows: readonly Row[]): string[] {
     const problems = [
       ...("error" in row.vectors
         ? [`vectors: ${row.vectors.error}`]
-        : vectorFailures(row.vectors).map((failure) => `vector ${failure}`)),
+        : [
+            ...vectorFailures(row.vectors).map((failure) => `vector ${failure}`),
+            ...observabilityFailures(row.vectors).map((failure) => `records + otel: ${failure}`),
+          ]),
       ...("error" in row.example
         ? [`example: ${row.example.error}`]
         : row.example.failures.map((failure) => `example ${failure}`)),

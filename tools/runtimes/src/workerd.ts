@@ -1,4 +1,4 @@
-// workerd: the vectors check and the example, each bundled whole as a worker (workerd loads
+// workerd: the vectors (and records + otel) check and the example, each bundled whole as a worker (workerd loads
 // single modules and resolves nothing), served by one `workerd serve` with a generated config.
 // No nodejs_compat flag: the core must run on plain workerd, with Web Crypto only.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -39,16 +39,20 @@ async function bundleWorker(
   );
 }
 
-/** Resolves `kallima-test-vectors` to the vectors the shared loader read. */
-const vectorsModule = (vectors: VectorFile): Plugin => ({
-  name: "kallima-test-vectors",
+/**
+ * Resolves `kallima-test-vectors` to the vectors the shared loader read, and
+ * `kallima-observed-deliveries` to the deliveries the host signed.
+ */
+const hostModules = (modules: Record<string, unknown>): Plugin => ({
+  name: "kallima-host-modules",
   setup(plugin) {
-    plugin.onResolve({ filter: /^kallima-test-vectors$/ }, () => ({
-      path: "vectors",
-      namespace: "kallima-test-vectors",
+    const names = Object.keys(modules).map((name) => name.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&"));
+    plugin.onResolve({ filter: new RegExp(`^(${names.join("|")})$`) }, (args) => ({
+      path: args.path,
+      namespace: "kallima-host-modules",
     }));
-    plugin.onLoad({ filter: /.*/, namespace: "kallima-test-vectors" }, () => ({
-      contents: `export default ${JSON.stringify(vectors)};`,
+    plugin.onLoad({ filter: /.*/, namespace: "kallima-host-modules" }, (args) => ({
+      contents: `export default ${JSON.stringify(modules[args.path])};`,
       loader: "js",
     }));
   },
@@ -93,7 +97,12 @@ export async function runWorkerd(
       staged,
       "runtime/vectors-worker.js",
       join(dir, "vectors-worker.js"),
-      [vectorsModule(vectorFile)],
+      [
+        hostModules({
+          "kallima-test-vectors": vectorFile,
+          "kallima-observed-deliveries": staged.deliveries,
+        }),
+      ],
     );
     const exampleBundled = await bundleWorker(staged, "src/worker.ts", join(dir, "worker.js"));
     const [examplePort, vectorsPort] = [await freePort(), await freePort()];
