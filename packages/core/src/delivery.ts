@@ -41,6 +41,24 @@ export interface DispatcherSettings {
 
 type Settled = { ok: true } | { ok: false; cause: unknown };
 
+/**
+ * Tells the reporter about a result's error (with the status answered and the event, when
+ * known) and gives the result back, so that a failure is reported where it is answered.
+ */
+export function resultReporter(
+  report: FailureReporter,
+): <TResult extends WebhookResult>(result: TResult) => TResult {
+  return (result) => {
+    if (result.error) {
+      report(result.error, {
+        status: result.status,
+        ...(result.event ? { event: result.event } : {}),
+      });
+    }
+    return result;
+  };
+}
+
 /** Renews a lease while a handler runs, so that no retry starts a second run beside it. */
 function keepLeaseAlive(
   store: IdempotencyStore,
@@ -82,13 +100,7 @@ export function createDispatcher(
 ) => Promise<WebhookResult> {
   const { registry, unhandled, store, processOnStoreError, deadlineMs, report } = settings;
 
-  const fail = (result: WebhookResult & { error: KallimaWebhookError }) => {
-    report(result.error, {
-      status: result.status,
-      ...(result.event ? { event: result.event } : {}),
-    });
-    return result;
-  };
+  const fail = resultReporter(report);
 
   /**
    * Claims the event: a lease to run under, an answer that ends the delivery here (duplicate,

@@ -1,5 +1,5 @@
 import { checkBodySize, DEFAULT_MAX_BODY_BYTES, readRequestBody } from "./body.js";
-import { createDispatcher, DEFAULT_DEADLINE_MS } from "./delivery.js";
+import { createDispatcher, DEFAULT_DEADLINE_MS, resultReporter } from "./delivery.js";
 import {
   type AnyEventHandler,
   type EventHandler,
@@ -285,14 +285,7 @@ export function buildWebhookHandler<TContext = unknown>(
       // A logging callback must not change what the sender is told.
     }
   };
-  const fail = <TResult extends WebhookResult>(result: TResult): TResult => {
-    if (result.error)
-      report(result.error, {
-        status: result.status,
-        ...(result.event ? { event: result.event } : {}),
-      });
-    return result;
-  };
+  const fail = resultReporter(report);
 
   const dispatch = createDispatcher({
     registry,
