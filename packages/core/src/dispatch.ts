@@ -17,7 +17,10 @@ export type EventHandlers<TContext = unknown> = {
 
 /**
  * Keys of an `on` map that are not event types, each mapped to a message that the compiler
- * shows instead of an error naming this library's internal types.
+ * shows instead of an error naming this library's internal types. The helpers infer the `on`
+ * map's type to check it; when a call gives its type arguments explicitly (say
+ * `kallimaWebhooks<MyEnv>(…)`), TypeScript infers none of the others, so a typo is still refused,
+ * with TypeScript's own excess-property message.
  */
 export type UnknownEventTypes<TOn> = {
   [K in Exclude<

@@ -71,7 +71,9 @@ export type KallimaWebhooksFactoryResult =
  * Options of {@link KallimaWebhooksModule.forRootAsync}: a factory for the handler options (or
  * for a ready `WebhookHandler`), with the modules and providers it needs.
  */
-export interface KallimaWebhooksModuleAsyncOptions extends KallimaWebhooksModuleRouteOptions {
+export interface KallimaWebhooksModuleAsyncOptions<
+  TResult extends KallimaWebhooksFactoryResult = KallimaWebhooksFactoryResult,
+> extends KallimaWebhooksModuleRouteOptions {
   /** Modules that export what `inject` names, such as `ConfigModule`. */
   imports?: ModuleMetadata["imports"];
   /** Providers passed to `useFactory`, in order. */
@@ -80,8 +82,16 @@ export interface KallimaWebhooksModuleAsyncOptions extends KallimaWebhooksModule
   useFactory: (
     // Each factory names its own parameter types, as in Nest's own `FactoryProvider`.
     ...args: never[]
-  ) => KallimaWebhooksFactoryResult | PromiseLike<KallimaWebhooksFactoryResult>;
+  ) => TResult | PromiseLike<TResult>;
 }
+
+/**
+ * A factory result whose `on` map is checked key by key. A function's returned object gets no
+ * excess-property check, so without this a typo beside a valid key would compile silently.
+ */
+export type CheckedFactoryResult<TResult> = TResult extends { on?: infer TOn }
+  ? TResult & { on?: UnknownEventTypes<TOn> }
+  : TResult;
 
 function createHandler(input: KallimaWebhooksFactoryResult): WebhookHandler<NestWebhookContext> {
   // A handler without a context type takes any context, this one included.
@@ -141,7 +151,13 @@ export class KallimaWebhooksModule {
    * })
    * ```
    */
-  static forRootAsync(options: KallimaWebhooksModuleAsyncOptions): DynamicModule {
+  static forRootAsync<TResult extends KallimaWebhooksFactoryResult>(
+    options: KallimaWebhooksModuleAsyncOptions<TResult> & {
+      useFactory: (
+        ...args: never[]
+      ) => CheckedFactoryResult<TResult> | PromiseLike<CheckedFactoryResult<TResult>>;
+    },
+  ): DynamicModule {
     const { path, isGlobal, imports = [], inject = [], useFactory } = options;
     return build({ path, isGlobal }, imports, {
       provide: KALLIMA_WEBHOOKS_OPTIONS,

@@ -125,6 +125,20 @@ describe("types", () => {
         },
       },
     });
+    KallimaWebhooksModule.forRootAsync({
+      // @ts-expect-error '"job.complete" is not a Kallima event type: fix the spelling, …'
+      useFactory: () => ({
+        secret: "whsec_typo",
+        on: { "job.completed": () => {}, "job.complete": () => {} },
+      }),
+    });
+    KallimaWebhooksModule.forRootAsync({
+      // @ts-expect-error the same from an async factory
+      useFactory: async () => ({
+        secret: "whsec_typo",
+        on: { "job.completed": () => {}, "job.complete": () => {} },
+      }),
+    });
     type Message = UnknownEventTypes<{ "job.complete": unknown }>["job.complete"];
     expectTypeOf<Message>().toEqualTypeOf<'"job.complete" is not a Kallima event type: fix the spelling, handle it in onUnhandled, or add it to KallimaEventMap'>();
   });
