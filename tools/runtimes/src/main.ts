@@ -45,6 +45,7 @@ for (const [index, runtime] of runtimes.entries()) {
     ? {
         vectors: { error: `install failed: ${installed.detail}` },
         example: { error: "not run" },
+        recipes: [],
       }
     : runtime.kind.type === "workerd"
       ? await runWorkerd(runtime, staged, vectorFile)
