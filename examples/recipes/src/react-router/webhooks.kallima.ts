@@ -12,6 +12,6 @@ const webhooks = createWebhookHandler({
 
 // POST (and PUT, PATCH, DELETE) reach the action.
 export const action = ({ request }: ActionFunctionArgs) => webhooks.fetch(request);
-// GET and HEAD reach the loader: without one React Router answers 400 and logs an error; the
-// handler answers 405 with `Allow: POST`.
+// GET and HEAD reach the loader (without one React Router answers 400): the handler answers
+// them 405 with `Allow: POST`.
 export const loader = ({ request }: LoaderFunctionArgs) => webhooks.fetch(request);
