@@ -77,14 +77,10 @@ export async function runProcessRecipe(
       () => server.output.stdout,
     );
     if ("error" in result.outcome || result.outcome.failures.length === 0) return result;
-    // A failure's reason may be in what the runtime printed.
-    return {
-      id,
-      outcome: {
-        ...result.outcome,
-        failures: [...result.outcome.failures, `output: ${tail(server)}`],
-      },
-    };
+    // A failure's reason may be in what the runtime printed: after the last one, not counted.
+    const failures = [...result.outcome.failures];
+    failures[failures.length - 1] += `\n  output: ${tail(server)}`;
+    return { id, outcome: { ...result.outcome, failures } };
   } catch (error) {
     return { id, outcome: { error: message(error) } };
   } finally {
