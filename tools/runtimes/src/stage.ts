@@ -1,8 +1,8 @@
 // A temporary directory laid out like an app that installed the published packages: package.json
 // and dist of @kallima/webhooks and @kallima/webhooks-hono copied into node_modules (hono and
 // @hono/node-server linked from the example, and the core's optional peer @opentelemetry/api, as
-// an app that uses @kallima/webhooks/otel installs it, linked from the core), the example's src
-// built there, the deliveries of the observability check signed by the shared independent
+// an app that uses @kallima/webhooks/otel installs it, linked from the core; elysia linked from
+// examples/recipes), the example's src and the Bun and Deno recipes of examples/recipes built there, the deliveries of the observability check signed by the shared independent
 // signer, and the scripts that run inside each runtime. Inside the workspace, Bun and esbuild would also apply
 // packages/core/tsconfig.json "paths" to the core's dist files, which no user install has.
 import { cp, mkdir, mkdtemp, realpath, stat, symlink, writeFile } from "node:fs/promises";
