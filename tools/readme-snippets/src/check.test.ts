@@ -1,6 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkSnippets, GENERATED_DIR, type Readme } from "./check.js";
+import { checkSnippets, fileMismatches, GENERATED_DIR, type Readme } from "./check.js";
 import { extractBlocks } from "./extract.js";
 
 const readme = (path: string, markdown: string): Readme => ({
@@ -59,4 +61,49 @@ describe("checkSnippets", () => {
     ]);
     expect(result.errors[1]?.source).toBe("const first: string = list[0];");
   }, 120_000);
+});
+
+describe("blocks that are files (file=)", () => {
+  it("must equal their file, and are compared rather than compiled", async () => {
+    const root = mkdtempSync(join(tmpdir(), "readme-snippets-files-"));
+    try {
+      mkdirSync(join(root, "examples/x"), { recursive: true });
+      writeFileSync(join(root, "examples/x/a.ts"), "const a: number = 1;\nexport { a };\n");
+      const markdown = [
+        "```ts file=examples/x/a.ts", //   1
+        "const a: number = 1;", //         2
+        "export { a };", //                3
+        "```", //                          4
+        "```ts file=examples/x/a.ts", //   5
+        "const a: number = 2;", //         6
+        "export { a };", //                7
+        "```", //                          8
+        "```ts file=examples/x/a.ts", //   9
+        "const a: number = 1;", //         10
+        "```", //                          11
+        "```ts file=examples/x/gone.ts", // 12
+        "```", //                          13
+        "```ts file=../outside.ts", //     14
+        "```", //                          15
+      ].join("\n");
+      const { blocks } = extractBlocks(markdown);
+      expect(fileMismatches(blocks, root).map(({ block, line }) => [block, line])).toEqual([
+        [2, 6],
+        [3, 11],
+        [4, 12],
+        [5, 14],
+      ]);
+      expect(fileMismatches(blocks, root)[0]?.message).toContain(
+        'the README has "const a: number = 2;", the file "const a: number = 1;"',
+      );
+      // Not compiled: a block that is a file would otherwise need its package's types.
+      const result = await checkSnippets(
+        [readme("examples/x/README.md", markdown)],
+        join(GENERATED_DIR, "self-test-files"),
+      );
+      expect(result.checked).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

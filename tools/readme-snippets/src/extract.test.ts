@@ -72,4 +72,12 @@ describe("extractBlocks", () => {
       [4, 12],
     ]);
   });
+
+  it("reads file=<path> from the info string", () => {
+    const { blocks, problems } = extractBlocks(
+      ["```ts file=examples/x/src/a.ts", "a", "```", "```ts title=b file=", "b", "```"].join("\n"),
+    );
+    expect(blocks.map((block) => block.file)).toEqual(["examples/x/src/a.ts", undefined]);
+    expect(problems).toEqual([{ block: 2, line: 4, message: "file= needs a path" }]);
+  });
 });

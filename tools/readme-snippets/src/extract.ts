@@ -17,6 +17,12 @@ export interface Block {
   code: string;
   /** Set when the block opts out with the skip marker. */
   skip?: { reason: string };
+  /**
+   * `file=<path>` in the info string (```ts file=examples/recipes/src/bun/server.ts): the block is
+   * that file, repository-relative, which its own package typechecks with the types it needs (a
+   * runtime's globals, say); the block must equal it and is not compiled here.
+   */
+  file?: string;
 }
 
 /** A block the checker refuses to read as written (a misplaced or incomplete marker). */
@@ -34,6 +40,7 @@ export interface Extraction {
 const OPENING = /^(\s*)(`{3,}|~{3,})(.*)$/;
 const MARKER_ANYWHERE = /readme-snippets\s*:/;
 const SKIP = /^\/\/\s*readme-snippets\s*:\s*skip\b(.*)$/;
+const FILE_ATTRIBUTE = /(?:^|\s)file=(\S*)/;
 
 function isTypeScriptTag(tag: string): tag is TypeScriptTag {
   return (TYPESCRIPT_TAGS as readonly string[]).includes(tag);
@@ -68,6 +75,11 @@ export function extractBlocks(markdown: string): Extraction {
       const index = blocks.length + 1;
       const firstLine = i + 2;
       const block: Block = { index, tag, fenceLine: i + 1, firstLine, code: body.join("\n") };
+      const file = FILE_ATTRIBUTE.exec(info)?.[1];
+      if (file) block.file = file;
+      else if (file === "") {
+        problems.push({ block: index, line: i + 1, message: "file= needs a path" });
+      }
       const first = (body[0] ?? "").trim();
       const skip = SKIP.exec(first);
       if (skip) {

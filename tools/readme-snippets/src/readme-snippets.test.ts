@@ -29,7 +29,8 @@ describe("README TypeScript blocks compile as written", () => {
 
   for (const readme of readmes) {
     const skipped = readme.blocks.filter((block) => block.skip).length;
-    const title = `${readme.path} (${readme.blocks.length - skipped} checked${skipped ? `, ${skipped} skipped` : ""})`;
+    const files = readme.blocks.filter((block) => block.file && !block.skip).length;
+    const title = `${readme.path} (${readme.blocks.length - skipped - files} checked${files ? `, ${files} compared with their files` : ""}${skipped ? `, ${skipped} skipped` : ""})`;
     it(title, () => {
       const errors = result.errors.filter((error) => error.readme === readme.path);
       if (errors.length || readme.problems.length) {

@@ -8,6 +8,8 @@ export interface ReadmeCounts {
   blocks: number;
   checked: number;
   skipped: number;
+  /** Blocks that are a file of the repository (`file=`), compared with it instead of compiled. */
+  files: number;
   errors: number;
 }
 
@@ -17,6 +19,7 @@ export function countsOf(result: CheckResult): ReadmeCounts[] {
     blocks: readme.blocks.length,
     checked: result.checked.filter((entry) => entry.readme === readme.path).length,
     skipped: readme.blocks.filter((block) => block.skip).length,
+    files: readme.blocks.filter((block) => block.file && !block.skip).length,
     errors:
       result.errors.filter((error) => error.readme === readme.path).length + readme.problems.length,
   }));
@@ -60,16 +63,16 @@ export function formatReport(result: CheckResult, { details = true } = {}): stri
   const out = [
     `README snippets: ${plural(total("blocks"), "TypeScript block")} in ${plural(counts.length, "README")}; ` +
       `${total("checked")} checked (${total("checked") - cjs} as ESM, ${cjs} as CommonJS), ` +
-      `${total("skipped")} skipped, ${plural(total("errors"), "error")}` +
+      `${total("files")} compared with their files, ${total("skipped")} skipped, ${plural(total("errors"), "error")}` +
       (failing ? ` in ${plural(failing, "README")}` : "") +
       (result.otherErrors.length ? `, ${result.otherErrors.length} outside the blocks` : ""),
     "",
   ];
   const width = Math.max(...counts.map((row) => row.readme.length), "README".length);
-  out.push(`  ${"README".padEnd(width)}  blocks  checked  skipped  errors`);
+  out.push(`  ${"README".padEnd(width)}  blocks  checked  files  skipped  errors`);
   for (const row of counts) {
     out.push(
-      `  ${row.readme.padEnd(width)}  ${String(row.blocks).padStart(6)}  ${String(row.checked).padStart(7)}  ${String(row.skipped).padStart(7)}  ${String(row.errors).padStart(6)}`,
+      `  ${row.readme.padEnd(width)}  ${String(row.blocks).padStart(6)}  ${String(row.checked).padStart(7)}  ${String(row.files).padStart(5)}  ${String(row.skipped).padStart(7)}  ${String(row.errors).padStart(6)}`,
     );
   }
   const skipped = result.readmes.flatMap((readme) =>

@@ -3,8 +3,10 @@
 //   (a) both lists of the shared PROTOCOL vectors, read by the one shared loader
 //       (@kallima/webhooks-conformance/vectors), through the built core (in-runtime/),
 //   (b) the core's delivery records and @kallima/webhooks/otel on the real @opentelemetry/api,
-//       with a recording tracer and meter (in-runtime/check-observability.ts), and
+//       with a recording tracer and meter (in-runtime/check-observability.ts),
 //   (c) deliveries signed by the shared independent signer against the Hono example (example.ts),
+//       and
+//   (d) on Bun, Deno and workerd, the core README's Fetch recipes written for them (recipes.ts),
 // then prints a table of runtime × result (report.ts) and exits non-zero on any failure.
 // It tests the packages as they are published, from a staged temporary app (stage.ts).
 // KALLIMA_RUNTIMES=node20,bun limits the runtimes; KALLIMA_KEEP_STAGE=1 keeps the staged app.
@@ -45,6 +47,7 @@ for (const [index, runtime] of runtimes.entries()) {
     ? {
         vectors: { error: `install failed: ${installed.detail}` },
         example: { error: "not run" },
+        recipes: [],
       }
     : runtime.kind.type === "workerd"
       ? await runWorkerd(runtime, staged, vectorFile)

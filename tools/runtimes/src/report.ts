@@ -1,6 +1,7 @@
 // The table of runtime × result, the lines that explain each failure, and what counts as a pass.
 import type { ExampleOutcome } from "./example.js";
 import { LIST_NAMES, type ListName } from "./in-runtime/check-vectors.js";
+import { RECIPES, type RecipeResult } from "./recipes.js";
 import type { Install, Runtime } from "./runtimes.js";
 import type { VectorsOutcome } from "./vectors.js";
 
@@ -8,6 +9,8 @@ import type { VectorsOutcome } from "./vectors.js";
 export interface RuntimeResult {
   vectors: VectorsOutcome;
   example: ExampleOutcome;
+  /** The runtime's Fetch recipes, one result each (none on Node: they run in vitest there). */
+  recipes: RecipeResult[];
 }
 
 export interface Row extends RuntimeResult {
@@ -51,14 +54,38 @@ const exampleCell = (example: ExampleOutcome): string =>
     ? "ERROR"
     : `${example.total - example.failures.length}/${example.total} ${example.failures.length ? "FAIL" : "ok"}`;
 
+const recipeFailures = (result: RecipeResult): string[] =>
+  "error" in result.outcome ? [result.outcome.error] : result.outcome.failures;
+
+/** `Bun.serve 11/11 ok, Elysia 11/11 ok`; `—` where the runtime has no recipe of its own. */
+function recipesCell(row: Row): string {
+  if (row.runtime.recipes.length === 0) return "—";
+  return row.runtime.recipes
+    .map((id) => {
+      const result = row.recipes.find((recipe) => recipe.id === id);
+      if (!result || "error" in result.outcome) return `${RECIPES[id].name} ERROR`;
+      const { total, failures } = result.outcome;
+      const passed = total - Math.min(total, failures.length);
+      return `${RECIPES[id].name} ${passed}/${total} ${failures.length ? "FAIL" : "ok"}`;
+    })
+    .join(", ");
+}
+
+/** Every recipe of the runtime ran and passed. */
+const recipesOk = (row: Row): boolean =>
+  row.runtime.recipes.every((id) => {
+    const result = row.recipes.find((recipe) => recipe.id === id);
+    return result !== undefined && recipeFailures(result).length === 0;
+  });
+
 const engineOf = (row: Row): string | undefined =>
   "error" in row.vectors ? undefined : row.vectors.engine;
 
 const engineOk = (row: Row): boolean => engineOf(row) === row.runtime.engine;
 
 /**
- * A row passes when its runtime installed, every vector, records + otel check and example case
- * passed, on the expected engine.
+ * A row passes when its runtime installed, every vector, records + otel check, example case and
+ * recipe check passed, on the expected engine.
  */
 export const rowOk = (row: Row): boolean =>
   row.install.ok &&
@@ -67,6 +94,7 @@ export const rowOk = (row: Row): boolean =>
   vectorFailures(row.vectors).length === 0 &&
   observabilityFailures(row.vectors).length === 0 &&
   row.example.failures.length === 0 &&
+  recipesOk(row) &&
   engineOk(row);
 
 function cells(row: Row): string[] {
@@ -78,6 +106,7 @@ function cells(row: Row): string[] {
     ...LIST_NAMES.map((list) => vectorsCell(row.vectors, list)),
     observabilityCell(row.vectors),
     exampleCell(row.example),
+    recipesCell(row),
     rowOk(row) ? "PASS" : "FAIL",
   ];
 }
@@ -92,6 +121,7 @@ export function table(rows: readonly Row[]): string {
       ...LIST_NAMES.map((list) => LIST_TITLES[list]),
       "records + otel",
       "Hono example",
+      "Fetch recipes",
       "result",
     ],
     ...rows.map(cells),
@@ -127,6 +157,9 @@ export function details(rows: readonly Row[]): string[] {
       ...("error" in row.example
         ? [`example: ${row.example.error}`]
         : row.example.failures.map((failure) => `example ${failure}`)),
+      ...row.recipes.flatMap((result) =>
+        recipeFailures(result).map((failure) => `recipe ${RECIPES[result.id].name}: ${failure}`),
+      ),
     ];
     for (const problem of problems) out.push(`${name}: ${problem}`);
   }

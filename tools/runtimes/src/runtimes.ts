@@ -1,6 +1,7 @@
 // The runtimes, each installed from the npm registry as a package that ships its binary (npx
 // caches them in ~/.npm/_npx), and how to find out whether one is there.
 import { noise, run } from "./processes.js";
+import type { RecipeId } from "./recipes.js";
 
 export type RuntimeId = "node20" | "node22" | "node24" | "bun" | "deno" | "workerd";
 
@@ -26,6 +27,8 @@ export interface Runtime {
   /** The engine the core must resolve to there. */
   engine: Engine;
   kind: RuntimeKind;
+  /** The core README's Fetch recipes written for this runtime, served by it (recipes.ts). */
+  recipes: readonly RecipeId[];
 }
 
 const fromNpm = (name: string, version: string) => ({
@@ -43,6 +46,7 @@ export const RUNTIMES: readonly Runtime[] = [
     scriptArgs: [],
     engine: "node:crypto",
     kind: { type: "process", entry: "node" },
+    recipes: [],
   },
   {
     id: "node22",
@@ -51,6 +55,7 @@ export const RUNTIMES: readonly Runtime[] = [
     scriptArgs: [],
     engine: "node:crypto",
     kind: { type: "process", entry: "node" },
+    recipes: [],
   },
   {
     id: "node24",
@@ -59,6 +64,7 @@ export const RUNTIMES: readonly Runtime[] = [
     scriptArgs: [],
     engine: "node:crypto",
     kind: { type: "process", entry: "node" },
+    recipes: [],
   },
   {
     id: "bun",
@@ -67,6 +73,7 @@ export const RUNTIMES: readonly Runtime[] = [
     scriptArgs: [],
     engine: "web-crypto",
     kind: { type: "process", entry: "bun" },
+    recipes: ["bun-serve", "elysia"],
   },
   {
     id: "deno",
@@ -84,6 +91,7 @@ export const RUNTIMES: readonly Runtime[] = [
     ],
     engine: "web-crypto",
     kind: { type: "process", entry: "deno" },
+    recipes: ["deno-serve"],
   },
   {
     id: "workerd",
@@ -92,6 +100,7 @@ export const RUNTIMES: readonly Runtime[] = [
     scriptArgs: [],
     engine: "web-crypto",
     kind: { type: "workerd" },
+    recipes: ["worker"],
   },
 ];
 

@@ -1,8 +1,8 @@
 // A temporary directory laid out like an app that installed the published packages: package.json
 // and dist of @kallima/webhooks and @kallima/webhooks-hono copied into node_modules (hono and
 // @hono/node-server linked from the example, and the core's optional peer @opentelemetry/api, as
-// an app that uses @kallima/webhooks/otel installs it, linked from the core), the example's src
-// built there, the deliveries of the observability check signed by the shared independent
+// an app that uses @kallima/webhooks/otel installs it, linked from the core; elysia linked from
+// examples/recipes), the example's src and the Bun and Deno recipes of examples/recipes built there, the deliveries of the observability check signed by the shared independent
 // signer, and the scripts that run inside each runtime. Inside the workspace, Bun and esbuild would also apply
 // packages/core/tsconfig.json "paths" to the core's dist files, which no user install has.
 import { cp, mkdir, mkdtemp, realpath, stat, symlink, writeFile } from "node:fs/promises";
@@ -19,7 +19,8 @@ import {
   type ObservedDeliveries,
   type WireDelivery,
 } from "./in-runtime/observed-deliveries.js";
-import { exampleRoot, inRuntimeRoot, repoRoot, toolRoot } from "./paths.js";
+import { exampleRoot, inRuntimeRoot, recipesRoot, repoRoot, toolRoot } from "./paths.js";
+import { PROCESS_RECIPES, RECIPES } from "./recipes.js";
 
 export interface Stage {
   dir: string;
@@ -39,6 +40,8 @@ const PUBLISHED = [
 const LINKED = [
   ["hono", "examples/hono"],
   ["@hono/node-server", "examples/hono"],
+  // The Elysia recipe's framework (its own dependencies and peers resolve beside it).
+  ["elysia", "examples/recipes"],
   // The core's optional peer, at the version the core is developed against.
   ["@opentelemetry/api", "packages/core"],
 ] as const;
@@ -81,6 +84,9 @@ export async function stage(vectors: VectorFile): Promise<Stage> {
     await symlink(target, join(modules, name));
   }
   await cp(join(exampleRoot, "src"), join(dir, "src"), { recursive: true });
+  for (const recipe of Object.values(RECIPES)) {
+    await cp(join(recipesRoot, "src", recipe.source), join(dir, "recipes", recipe.source));
+  }
   await writeFile(
     join(dir, "package.json"),
     `${JSON.stringify(
@@ -105,6 +111,20 @@ export async function stage(vectors: VectorFile): Promise<Stage> {
   // Packages stay external: each runtime resolves them, and the core's engine, by its own conditions.
   await build({
     entryPoints: { node: "src/node.ts", bun: "src/bun.ts", deno: "src/deno.ts" },
+    outdir: join(dir, "dist"),
+    absWorkingDir: dir,
+    bundle: true,
+    packages: "external",
+    format: "esm",
+    target: "es2022",
+    platform: "neutral",
+    logLevel: "error",
+  });
+  // The recipes for Bun and Deno, likewise; the Worker is bundled whole by workerd.ts.
+  await build({
+    entryPoints: Object.fromEntries(
+      PROCESS_RECIPES.map((id) => [`recipes/${id}`, join("recipes", RECIPES[id].source)]),
+    ),
     outdir: join(dir, "dist"),
     absWorkingDir: dir,
     bundle: true,

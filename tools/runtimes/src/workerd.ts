@@ -1,13 +1,16 @@
-// workerd: the vectors (and records + otel) check and the example, each bundled whole as a worker (workerd loads
-// single modules and resolves nothing), served by one `workerd serve` with a generated config.
+// workerd: the vectors (and records + otel) check, the example and the Worker recipe of the core
+// README, each bundled whole as a worker (workerd loads single modules and resolves nothing),
+// served by one `workerd serve` with a generated config.
 // No nodejs_compat flag: the core must run on plain workerd, with Web Crypto only.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RECIPE_SECRET } from "@kallima/example-recipes/check";
 import type { VectorFile } from "@kallima/webhooks-conformance/vectors";
 import { build, type Plugin } from "esbuild";
 import { checkExample, SECRET } from "./example.js";
 import { freePort, message, noise, start, stop, waitForHttp } from "./processes.js";
+import { checkServedRecipe, RECIPES, type RecipeResult } from "./recipes.js";
 import type { RuntimeResult } from "./report.js";
 import type { Runtime } from "./runtimes.js";
 import type { Stage } from "./stage.js";
@@ -61,16 +64,19 @@ const hostModules = (modules: Record<string, unknown>): Plugin => ({
 const config = (
   examplePort: number,
   vectorsPort: number,
+  recipePort: number,
 ) => `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
     (name = "example", worker = .exampleWorker),
     (name = "vectors", worker = .vectorsWorker),
+    (name = "recipe", worker = .recipeWorker),
   ],
   sockets = [
     (name = "example", address = "127.0.0.1:${examplePort}", http = (), service = "example"),
     (name = "vectors", address = "127.0.0.1:${vectorsPort}", http = (), service = "vectors"),
+    (name = "recipe", address = "127.0.0.1:${recipePort}", http = (), service = "recipe"),
   ],
 );
 
@@ -84,7 +90,21 @@ const vectorsWorker :Workerd.Worker = (
   modules = [(name = "vectors-worker.js", esModule = embed "vectors-worker.js")],
   compatibilityDate = "2025-06-01",
 );
+
+const recipeWorker :Workerd.Worker = (
+  modules = [(name = "recipe-worker.js", esModule = embed "recipe-worker.js")],
+  compatibilityDate = "2025-06-01",
+  bindings = [(name = "KALLIMA_WEBHOOK_SECRET", text = "${RECIPE_SECRET}")],
+);
 `;
+
+/** Three ports nothing listens on. Each is free once closed, so the same one can come twice. */
+async function threeFreePorts(): Promise<[number, number, number]> {
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [first = 0, second = 0, third = 0] = ports;
+  return [first, second, third];
+}
 
 export async function runWorkerd(
   runtime: Runtime,
@@ -105,8 +125,13 @@ export async function runWorkerd(
       ],
     );
     const exampleBundled = await bundleWorker(staged, "src/worker.ts", join(dir, "worker.js"));
-    const [examplePort, vectorsPort] = [await freePort(), await freePort()];
-    await writeFile(join(dir, "config.capnp"), config(examplePort, vectorsPort));
+    const recipeBundled = await bundleWorker(
+      staged,
+      join("recipes", RECIPES.worker.source),
+      join(dir, "recipe-worker.js"),
+    );
+    const [examplePort, vectorsPort, recipePort] = await threeFreePorts();
+    await writeFile(join(dir, "config.capnp"), config(examplePort, vectorsPort, recipePort));
     const server = start(runtime.binary, ["serve", join(dir, "config.capnp")], { cwd: dir });
     try {
       let vectors: VectorsOutcome;
@@ -115,7 +140,7 @@ export async function runWorkerd(
         vectors = {
           ...asReport(await response.json()),
           runtime: `workerd ${runtime.npm?.version ?? "?"}`,
-          bundled: [...new Set([...bundled, ...exampleBundled])],
+          bundled: [...new Set([...bundled, ...exampleBundled, ...recipeBundled])],
         };
       } catch (error) {
         vectors = { error: message(error) };
@@ -126,7 +151,19 @@ export async function runWorkerd(
       } catch (error) {
         example = { error: `${message(error)} ${noise(server.output.stderr).slice(-800)}` };
       }
-      return { vectors, example };
+      const recipes: RecipeResult[] = [];
+      if (runtime.recipes.includes("worker")) {
+        // workerd prints the Worker's console.log lines: its handler's, among them.
+        recipes.push(
+          await checkServedRecipe(
+            "worker",
+            `http://127.0.0.1:${recipePort}`,
+            runtime.id,
+            () => server.output.stdout + server.output.stderr,
+          ),
+        );
+      }
+      return { vectors, example, recipes };
     } finally {
       await stop(server);
     }
