@@ -398,7 +398,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void, jsonErrors: bo
   program
     .command("send")
     .description(
-      "Sign an event exactly as Kallima does and POST it; exit 1 unless the answer is the right one for the kind of delivery (2xx for a valid one, 4xx for --stale, --tamper, --wrong-secret).",
+      "Sign an event exactly as Kallima does and POST it; exit 1 unless the answer is the right one for the kind of delivery (2xx for a valid one; for --stale, --tamper, --wrong-secret a refusal naming timestamp_too_old or invalid_signature; 404 or 405 never).",
     )
     .argument("<url>", "the webhook endpoint, e.g. http://localhost:3000/kallima-events")
     .addOption(secretOption())

@@ -88,6 +88,8 @@ export interface ApiErrorInit {
  * ```
  */
 export class KallimaApiError extends KallimaError {
+  /** Kallima's code from the problem body, else the status's {@link ApiErrorFallbackCode}. */
+  declare readonly code: ApiErrorFallbackCode | (string & {});
   readonly status: number;
   readonly title: string | undefined;
   readonly detail: string | undefined;

@@ -120,7 +120,7 @@ export class Transport {
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) query.set(name, String(value));
     }
-    const search = query.size > 0 ? `?${query}` : "";
+    const search = query.toString() === "" ? "" : `?${query}`;
     return `${this.#config.baseUrl}${request.path}${search}`;
   }
 
