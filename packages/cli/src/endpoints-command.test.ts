@@ -286,6 +286,14 @@ describe("kallima-webhooks endpoints: failures", () => {
     expect(api.requests).toHaveLength(1);
   });
 
+  it("a --base-url that is not http(s): exit 2, named as the option", async () => {
+    const result = await endpoints(["list", "--base-url", "localhost:4010"]);
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(
+      'error: --base-url must be an http(s) URL such as http://localhost:4010, got "localhost:4010".\n',
+    );
+  });
+
   it("an unreachable API: exit 1 with a hint about --base-url", async () => {
     const result = await endpoints(["list", "--base-url", "http://127.0.0.1:1"]);
     expect(result.code).toBe(1);

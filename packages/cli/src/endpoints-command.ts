@@ -289,7 +289,12 @@ function client(flags: ApiFlags, io: CliIO): KallimaClient {
     );
   }
   const baseUrl = flags.baseUrl ?? (io.env[BASE_URL_ENV] || undefined);
-  if (baseUrl !== undefined) parseUrl(baseUrl);
+  if (baseUrl !== undefined && !/^https?:\/\/[^/]/i.test(baseUrl)) {
+    throw new CliError(
+      "invalid_option",
+      `--base-url must be an http(s) URL such as http://localhost:4010, got "${baseUrl}".`,
+    );
+  }
   return new KallimaClient({
     apiKey,
     ...(baseUrl === undefined ? {} : { baseUrl }),
