@@ -3,14 +3,15 @@ import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import {
   buildEvent,
-  type Delivery,
   type DeliveryDefect,
   type DeliveryResponse,
+  EXPECTED_CODE_OF_DEFECT,
   FIXTURE_EVENT_TYPES,
   parseUrl,
   type SendReport,
   sendEvent,
 } from "./deliveries.js";
+import { registerEndpointsCommands } from "./endpoints-command.js";
 import { CliError } from "./errors.js";
 import {
   describeFormat,
@@ -153,9 +154,9 @@ function describeDefect(defect: DeliveryDefect | undefined): string {
   }
 }
 
-function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+/** The whole answer on one line: never cut, since its end may hold the fix. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 interface SendFlags {
@@ -177,6 +178,8 @@ interface SendFlags {
 async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number> {
   parseUrl(url);
   const secret = resolveSecret(flags.secret, io.env);
+  // Refuse a malformed secret now, before any request line is printed.
+  await signBody({ secret, body: "" });
   const data = flags.data === undefined ? undefined : await parseData(flags.data);
   const timestamp = flags.timestamp === undefined ? undefined : parseUnixSeconds(flags.timestamp);
   const defect: DeliveryDefect | undefined = flags.stale
@@ -188,17 +191,17 @@ async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number
         : undefined;
   const event = buildEvent(flags.event, {
     ...(data ? { data } : {}),
-    ...(flags.id ? { id: flags.id } : {}),
+    ...(flags.id === undefined ? {} : { id: flags.id }),
   });
   const paint = painter(colorsFor(io.stdout, io.env));
-  const expectText = defect ? "expect 4xx" : "expect 2xx";
+  const expectText = defect ? `expect 401 ${EXPECTED_CODE_OF_DEFECT[defect]}` : "expect 2xx";
   if (!flags.json) {
     io.stdout.write(
       `${paint.bold(`POST ${url}`)}\n${paint.dim(`${event.type} ${event.id} · ${describeDefect(defect)} (${describeFormat(flags.format)}), ${expectText}`)}\n`,
     );
   }
   const many = flags.repeat > 1;
-  const printAnswer = (attempt: number, answer: DeliveryResponse, delivery: Delivery) => {
+  const printAnswer = (attempt: number, answer: DeliveryResponse) => {
     if (flags.json) return;
     const mark = answer.asExpected ? paint.ok("✓") : paint.bad("✗");
     const status = answer.asExpected
@@ -208,13 +211,7 @@ async function runSend(url: string, flags: SendFlags, io: CliIO): Promise<number
     io.stdout.write(
       `${mark} ${prefix}${status} in ${answer.latencyMs} ms  ${paint.dim(oneLine(answer.body))}\n`,
     );
-    if (!answer.asExpected) {
-      const why =
-        delivery.expected === "accepted"
-          ? "a valid delivery must be answered 2xx, or Kallima retries it"
-          : "a forged or stale delivery must be refused with 4xx";
-      io.stdout.write(`  ${paint.bad(why)}\n`);
-    }
+    if (!answer.asExpected && answer.reason) io.stdout.write(`  ${paint.bad(answer.reason)}\n`);
   };
   const report: SendReport = await sendEvent({
     url,
@@ -250,6 +247,7 @@ interface SignFlags {
 }
 
 async function runSign(file: string | undefined, flags: SignFlags, io: CliIO): Promise<number> {
+  parseUrl(flags.url);
   const secret = resolveSecret(flags.secret, io.env);
   const timestamp = flags.timestamp === undefined ? undefined : parseUnixSeconds(flags.timestamp);
   const body = await readInput(file, io);
@@ -382,22 +380,25 @@ function secretOption(): Option {
   return new Option("-s, --secret <secret>", `signing secret (whsec_…); default $${SECRET_ENV}`);
 }
 
-function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+function buildProgram(io: CliIO, setExit: (code: number) => void, jsonErrors: boolean): Command {
   const program = new Command("kallima-webhooks")
     .description("Send, sign and verify Kallima webhook deliveries.")
     .version(cliVersion())
-    .showHelpAfterError("(add --help for usage)")
+    .showHelpAfterError(jsonErrors ? false : "(add --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(painter(colorsFor(io.stderr, io.env)).bad(text)),
+      // With --json, runCli prints usage errors as JSON instead.
+      outputError: (text, write) => {
+        if (!jsonErrors) write(painter(colorsFor(io.stderr, io.env)).bad(text));
+      },
     });
 
   program
     .command("send")
     .description(
-      "Sign an event exactly as Kallima does and POST it; exit 1 unless the answer is the right one for the kind of delivery (2xx for a valid one, 4xx for --stale, --tamper, --wrong-secret).",
+      "Sign an event exactly as Kallima does and POST it; exit 1 unless the answer is the right one for the kind of delivery (2xx for a valid one; for --stale, --tamper, --wrong-secret a refusal naming timestamp_too_old or invalid_signature; 404 or 405 never).",
     )
     .argument("<url>", "the webhook endpoint, e.g. http://localhost:3000/kallima-events")
     .addOption(secretOption())
@@ -477,6 +478,13 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
       ),
     );
 
+  registerEndpointsCommands(program, {
+    io,
+    paint: painter(colorsFor(io.stdout, io.env)),
+    exit: EXIT,
+    setExit,
+  });
+
   return program;
 }
 
@@ -495,27 +503,39 @@ function defaultIO(): CliIO {
  */
 export async function runCli(argv: readonly string[], io: Partial<CliIO> = {}): Promise<number> {
   const streams: CliIO = { ...defaultIO(), ...io };
+  // With --json, stdout is one JSON object whatever happens: errors too.
+  const json = argv.includes("--json");
+  const printJsonError = (code: string, message: string) =>
+    streams.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(streams, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    streams,
+    (code) => {
+      exitCode = code;
+    },
+    json,
+  );
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version "fail" with exit code 0; usage errors were already printed.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // Help and version "fail" with exit code 0; usage errors were already printed (as text).
+      if (error.exitCode === 0) return EXIT.ok;
+      if (json) printJsonError("usage", error.message.replace(/^error: /, ""));
+      return EXIT.usage;
     }
     const paint = painter(colorsFor(streams.stderr, streams.env));
     if (error instanceof CliError) {
-      streams.stderr.write(`${paint.bad("error:")} ${error.message}\n`);
+      if (json) printJsonError(error.code, error.message);
+      else streams.stderr.write(`${paint.bad("error:")} ${error.message}\n`);
       return error.code === "unreachable" || error.code === "timeout"
         ? EXIT.unexpected
         : EXIT.usage;
     }
     const message = error instanceof Error ? error.message : String(error);
-    streams.stderr.write(`${paint.bad("unexpected error:")} ${message}\n`);
+    if (json) printJsonError("unexpected", message);
+    else streams.stderr.write(`${paint.bad("unexpected error:")} ${message}\n`);
     return EXIT.unexpected;
   }
 }

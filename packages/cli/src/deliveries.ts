@@ -26,12 +26,25 @@ export type OutgoingEvent = KallimaEventEnvelope<string, unknown>;
  */
 export type DeliveryDefect = "stale" | "tampered" | "wrong-secret";
 
+/**
+ * The error code a correct receiver names when it refuses each defect (PROTOCOL.md's codes, as
+ * `@kallima/webhooks` answers them in `error.code`, with status 401).
+ */
+export const EXPECTED_CODE_OF_DEFECT: Readonly<Record<DeliveryDefect, string>> = Object.freeze({
+  stale: "timestamp_too_old",
+  tampered: "invalid_signature",
+  "wrong-secret": "invalid_signature",
+});
+
 /** Seconds in the past a `stale` delivery is signed at: far outside the default 300 s tolerance. */
 export const STALE_AGE_SECONDS = 3600;
 
 /** Options of {@link buildEvent}. */
 export interface BuildEventOptions {
-  /** Merged over the fixture's data for the types in {@link FIXTURE_EVENT_TYPES}; the whole `data` otherwise. */
+  /**
+   * Merged deeply over the fixture's data for the types in {@link FIXTURE_EVENT_TYPES} (objects
+   * key by key, anything else replaced); the whole `data` otherwise.
+   */
   data?: Record<string, unknown>;
   /** The event id; default a fresh `evt_…`. */
   id?: string;
@@ -59,26 +72,56 @@ export const FIXTURE_EVENT_TYPES = [
  * ```
  */
 export function buildEvent(type: string, options: BuildEventOptions = {}): OutgoingEvent {
+  if (typeof type !== "string" || type.trim() === "") {
+    throw new CliError("invalid_option", "The event type must not be empty (e.g. job.completed).");
+  }
+  if (options.id !== undefined && options.id.trim() === "") {
+    throw new CliError(
+      "invalid_option",
+      "The event id must not be empty: leave it out for a fresh evt_….",
+    );
+  }
   const envelope = options.id === undefined ? {} : { id: options.id };
-  const data = options.data ?? {};
+  const fixture = fixtureEvent(type, envelope);
+  if (fixture === undefined) return createEvent(type, options.data ?? {}, envelope);
+  if (options.data === undefined) return fixture;
+  // Deep: --data '{"error":{"detail":"…"}}' keeps the fixture's error.code and error.title.
+  return { ...fixture, data: deepMerge(fixture.data, options.data) };
+}
+
+function fixtureEvent(type: string, envelope: { id?: string }): OutgoingEvent | undefined {
   switch (type) {
     case "job.completed":
-      return jobCompletedEvent({ ...envelope, data });
+      return jobCompletedEvent(envelope);
     case "job.failed":
-      return jobFailedEvent({ ...envelope, data });
+      return jobFailedEvent(envelope);
     case "webhook.test":
-      return webhookTestEvent({ ...envelope, data });
+      return webhookTestEvent(envelope);
     case "humanization.completed":
-      return humanizationCompletedEvent({ ...envelope, data });
+      return humanizationCompletedEvent(envelope);
     case "humanization.failed":
-      return humanizationFailedEvent({ ...envelope, data });
+      return humanizationFailedEvent(envelope);
     case "structure_prediction.completed":
-      return structurePredictionCompletedEvent({ ...envelope, data });
+      return structurePredictionCompletedEvent(envelope);
     case "structure_prediction.failed":
-      return structurePredictionFailedEvent({ ...envelope, data });
+      return structurePredictionFailedEvent(envelope);
     default:
-      return createEvent(type, data, envelope);
+      return undefined;
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key, at every depth; anything else (arrays, null, scalars) replaces. */
+function deepMerge(base: unknown, override: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = isPlainObject(base) ? { ...base } : {};
+  for (const [key, value] of Object.entries(override)) {
+    merged[key] =
+      isPlainObject(value) && isPlainObject(merged[key]) ? deepMerge(merged[key], value) : value;
+  }
+  return merged;
 }
 
 /** Options of {@link createDelivery}. */
@@ -110,6 +153,8 @@ export interface Delivery {
   defect?: DeliveryDefect;
   /** What a correct endpoint does with it: `accepted` (2xx) or `rejected` (4xx). */
   expected: "accepted" | "rejected";
+  /** For a rejected delivery, the error code the refusal must name when it names one. */
+  expectedCode?: string;
 }
 
 /**
@@ -159,7 +204,7 @@ export async function createDelivery(options: CreateDeliveryOptions): Promise<De
     headers: { ...signed.headers },
     timestamp: signed.timestamp,
     format: signed.format,
-    ...(defect ? { defect } : {}),
+    ...(defect ? { defect, expectedCode: EXPECTED_CODE_OF_DEFECT[defect] } : {}),
     expected: defect ? "rejected" : "accepted",
   };
 }
@@ -178,8 +223,10 @@ export interface DeliveryResponse {
   latencyMs: number;
   /** The answer body as text. */
   body: string;
-  /** Whether the status is what a correct endpoint answers for this delivery. */
+  /** Whether the answer is what a correct endpoint gives this delivery. */
   asExpected: boolean;
+  /** Why it is not, when it is not: for a person to read. */
+  reason?: string;
 }
 
 /** Options of {@link sendDelivery}. */
@@ -195,16 +242,73 @@ export interface SendDeliveryOptions {
 
 /**
  * Whether `status` is what a correct endpoint answers: 2xx for a good delivery, 4xx for a bad
- * one (a 5xx would make Kallima retry a forgery forever).
+ * one (a 5xx would make Kallima retry a forgery forever). 404 and 405 never are: they say the
+ * URL has no webhook route, whatever was sent.
  */
 export function isExpectedStatus(
   expected: Delivery["expected"],
   status: number,
   options: { allowInProgress?: boolean } = {},
 ): boolean {
+  if (status === 404 || status === 405) return false;
   if (expected === "rejected") return status >= 400 && status < 500;
   if (options.allowInProgress && status === 409) return true;
   return status >= 200 && status < 300;
+}
+
+/** The error code an answer names: `{ error: { code } }` (this project's receivers) or `{ code }`. */
+function answerCode(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const { error, code } = parsed as { error?: { code?: unknown }; code?: unknown };
+  const named = typeof error === "object" && error !== null ? error.code : code;
+  return typeof named === "string" ? named : undefined;
+}
+
+/** Whether an answer is the right one for the delivery, and if not, why. */
+function judgeAnswer(
+  delivery: Delivery,
+  status: number,
+  body: string,
+  options: { allowInProgress?: boolean },
+): { asExpected: boolean; reason?: string } {
+  if (status === 404 || status === 405) {
+    return {
+      asExpected: false,
+      reason: `${status} says nothing takes a POST at this URL: check its path (your webhook route, e.g. /kallima-events) and that the route accepts POST. This is not a refusal of the delivery.`,
+    };
+  }
+  if (delivery.expected === "accepted") {
+    return isExpectedStatus("accepted", status, options)
+      ? { asExpected: true }
+      : {
+          asExpected: false,
+          reason: "a valid delivery must be answered 2xx, or Kallima retries it",
+        };
+  }
+  if (!isExpectedStatus("rejected", status)) {
+    return { asExpected: false, reason: "a forged or stale delivery must be refused with 4xx" };
+  }
+  const code = answerCode(body);
+  const expectedCode = delivery.expectedCode;
+  if (expectedCode !== undefined && code !== undefined && code !== expectedCode) {
+    return {
+      asExpected: false,
+      reason: `refused for another reason (${code}): this delivery must be refused with ${expectedCode}`,
+    };
+  }
+  if (code === undefined && status !== 400 && status !== 401 && status !== 403) {
+    return {
+      asExpected: false,
+      reason: `${status} is not a refusal of a forged or stale delivery: expected 401${expectedCode ? ` (${expectedCode})` : ""}`,
+    };
+  }
+  return { asExpected: true };
 }
 
 /**
@@ -238,7 +342,7 @@ export async function sendDelivery(
       status: response.status,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
       body,
-      asExpected: isExpectedStatus(delivery.expected, response.status, options),
+      ...judgeAnswer(delivery, response.status, body, options),
     };
   } catch (error) {
     throw networkError(target, error, timeoutMs);

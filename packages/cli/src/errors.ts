@@ -6,6 +6,8 @@ export type CliErrorCode =
   | "invalid_data"
   /** An option has a value out of range or conflicts with another option. */
   | "invalid_option"
+  /** An `endpoints` command without `--api-key` nor `KALLIMA_API_KEY`. */
+  | "missing_api_key"
   /** A body file (or stdin) could not be read. */
   | "read_failed"
   /** The endpoint could not be reached (refused, DNS, reset). */

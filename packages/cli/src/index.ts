@@ -7,6 +7,7 @@ export {
   type Delivery,
   type DeliveryDefect,
   type DeliveryResponse,
+  EXPECTED_CODE_OF_DEFECT,
   FIXTURE_EVENT_TYPES,
   isExpectedStatus,
   type OutgoingEvent,
