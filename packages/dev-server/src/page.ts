@@ -74,7 +74,7 @@ table{border-collapse:collapse;width:100%;margin-bottom:2rem}
 th,td{border-bottom:1px solid #ddd;padding:.4rem .6rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}
 code{font-size:12px}
-ol.attempts{margin:0;padding-left:1.2rem}
+ol.attempts{margin:0;padding:0;list-style:none}
 .empty{color:#777}
 </style>
 </head>
