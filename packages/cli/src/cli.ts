@@ -11,6 +11,7 @@ import {
   type SendReport,
   sendEvent,
 } from "./deliveries.js";
+import { registerDevCommands } from "./dev-commands.js";
 import { CliError } from "./errors.js";
 import {
   describeFormat,
@@ -476,6 +477,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
         await runVerify(file, flags, command.getOptionValueSource("format") !== "default", io),
       ),
     );
+
+  registerDevCommands(program, io, setExit);
 
   return program;
 }

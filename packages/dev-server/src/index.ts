@@ -2,6 +2,8 @@ export { type ApiListenerOptions, createApiListener } from "./api.js";
 export { RESPONSE_BODY_LIMIT, STALE_AGE_SECONDS } from "./attempt.js";
 export { buildEvent, type EventSpec, FIXTURE_EVENT_TYPES, setPath } from "./events.js";
 export {
+  type AttemptListener,
+  type AttemptReport,
   LocalKallima,
   type LocalKallimaOptions,
   type TriggerFaults,

@@ -61,6 +61,19 @@ export interface TriggerInput {
   faults?: TriggerFaults;
 }
 
+/** One attempt just made, as {@link LocalKallima.onAttempt} reports it. */
+export interface AttemptReport {
+  delivery: WebhookDeliveryObject;
+  attempt: DeliveryAttempt;
+  /** Where it was sent. */
+  url: string;
+  /** When the next retry is due; `null` when it succeeded or was given up. */
+  next_attempt_at: string | null;
+}
+
+/** Told about each attempt. */
+export type AttemptListener = (report: AttemptReport) => void;
+
 /** What a trigger did: the events it built, and their deliveries after their first attempt. */
 export interface TriggerResult {
   events: EventObject[];
@@ -185,7 +198,7 @@ export class LocalKallima {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   /** Per delivery, the attempt running now: attempts of one delivery never overlap. */
   readonly #running = new Map<string, Promise<void>>();
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<AttemptListener>();
   #closed = false;
 
   constructor(options: LocalKallimaOptions = {}) {
@@ -208,15 +221,17 @@ export class LocalKallima {
     return this.#file.path;
   }
 
-  /** Called after every change (the page uses it to know there is news). */
-  onChange(listener: () => void): () => void {
+  /**
+   * Calls `listener` after every attempt (the `dev` command prints them); returns the function
+   * that stops it.
+   */
+  onAttempt(listener: AttemptListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   #changed(): void {
     this.#file.changed();
-    for (const listener of this.#listeners) listener();
   }
 
   // ——— endpoints ———
@@ -537,6 +552,20 @@ export class LocalKallima {
       this.#planRetry(delivery, trigger);
     }
     this.#changed();
+    const report: AttemptReport = {
+      delivery: publicDelivery(delivery),
+      attempt: { ...delivery.attempt_log.at(-1)! },
+      url: webhook.url,
+      next_attempt_at: delivery.next_attempt_at,
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(report);
+      } catch (error) {
+        // A listener is an observer: its failure must not fail the delivery.
+        console.error(error);
+      }
+    }
   }
 
   #planRetry(delivery: StoredDelivery, trigger: DeliveryAttempt["trigger"]): void {
