@@ -33,7 +33,7 @@ describe("the dev server section of the demo", () => {
       /Express restarted with the new secret; the failed delivery retried: 200/,
     );
     expect(output).toMatch(
-      /delivery history \(newest first\)\n {2}Express http:\/\/127\.0\.0\.1:\d+\/kallima-events\n {4}job\.completed +delivered +401 \d+ms → /,
+      /delivery history \(newest first\)\n {2}Express http:\/\/127\.0\.0\.1:\d+\/kallima-events\n {4}job\.completed +delivered, attempts: 401 \d+ms → /,
     );
     expect(output).not.toContain("not delivered");
   });

@@ -309,7 +309,9 @@ export async function runDevServerDemo(
           .map((a) => `${a.response_status ?? a.error} ${a.latency_ms}ms`)
           .join(" → ");
         const state = delivery.delivered_at ? paint.ok("delivered") : paint.bad("not delivered");
-        out.write(`    ${delivery.event_type.padEnd(14)} ${state}  ${paint.dim(trail)}\n`);
+        out.write(
+          `    ${delivery.event_type.padEnd(14)} ${state}, attempts: ${paint.dim(trail)}\n`,
+        );
         if (!delivery.delivered_at) {
           problems.push(`${endpoint.label}: ${delivery.event_type} was not delivered`);
         }

@@ -218,6 +218,12 @@ describe("the endpoints API", () => {
     const triggered = await call(dev.url, "POST", "/v1/dev/events", { type: "job.completed" });
     expect(triggered.status).toBe(201);
     expect((triggered.body as { deliveries: unknown[] }).deliveries).toEqual([]);
+    expectProblem(
+      await call(dev.url, "POST", "/v1/dev/events", { type: "job.completed", webhook_id: id }),
+      409,
+      "webhook_disabled",
+      "/v1/dev/events",
+    );
     expect(receiver.received).toHaveLength(0);
   });
 

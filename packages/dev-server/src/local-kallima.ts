@@ -385,7 +385,13 @@ export class LocalKallima {
     if (!Array.isArray(input.events) || input.events.length === 0 || input.events.length > 50) {
       throw invalid("events must list 1 to 50 events.");
     }
-    if (input.webhook_id !== undefined) this.#webhook(input.webhook_id);
+    if (input.webhook_id !== undefined && !this.#webhook(input.webhook_id).enabled) {
+      throw new ApiProblem(
+        409,
+        "webhook_disabled",
+        `Webhook ${input.webhook_id} is disabled: nothing is sent to it.`,
+      );
+    }
     const base = Date.now();
     const built = input.events.map((spec, index) => {
       const event = buildEvent(spec);
@@ -510,6 +516,7 @@ export class LocalKallima {
     const webhook = this.#state.webhooks.find((candidate) => candidate.id === delivery.webhook_id);
     if (!webhook || webhook.deleted_at !== null) {
       delivery.next_attempt_at = null;
+      this.#changed();
       return;
     }
     if (!webhook.enabled) {
