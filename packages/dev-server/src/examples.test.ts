@@ -169,6 +169,31 @@ describe.each(EXAMPLES)("the dev server delivering to examples/%s", (_name, star
     expect(await example.ran()).toEqual([{ id: done.event_id, type: "job.completed" }]);
   });
 
+  it("runs the handler once for duplicates sent in sequence and concurrently", async () => {
+    dev = await startDevServer({ port: 0, retryDelaysMs: [50, 50, 50, 50] });
+    example = await startExample();
+    const webhook = await register();
+    await example.holdSecrets([webhook.secret]);
+    const answers = [];
+    for (const faults of [{ duplicates: 3 }, { duplicates: 4, concurrent: true }]) {
+      const answer = await call(dev.url, "POST", "/v1/dev/events", { type: "job.failed", faults });
+      answers.push(answer.body as { deliveries: WebhookDeliveryObject[] });
+    }
+    const deliveries = answers.flatMap((answer) => answer.deliveries);
+    expect(deliveries).toHaveLength(7);
+    // A duplicate answered 409 (the same event in progress) is retried, then acknowledged.
+    await waitFor(
+      async () =>
+        (await Promise.all(deliveries.map((d) => deliveryOf(d.id)))).every((d) => d.delivered_at),
+      "every duplicate acknowledged",
+    );
+    const ran = await example.ran();
+    expect(ran.map((event) => event.id).sort()).toEqual(
+      [...new Set(deliveries.map((d) => d.event_id))].sort(),
+    );
+    expect(ran).toHaveLength(2);
+  });
+
   it("fails deliveries after a rotation the receiver missed; they succeed once it has the new secret and they are retried", async () => {
     dev = await startDevServer({ port: 0, retryDelaysMs: [200, 200, 200, 200, 200] });
     example = await startExample();

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { attemptDelivery } from "./attempt.js";
 import { buildEvent, type EventSpec, envelopeOf } from "./events.js";
@@ -6,6 +6,18 @@ import { ApiProblem } from "./problem.js";
 import { DELIVERY_TIMEOUT_MS, REALISTIC_RETRY_DELAYS_MS } from "./schedule.js";
 import type { DevState, StoredDelivery, StoredWebhook } from "./state.js";
 import { StateFile } from "./store.js";
+import {
+  count,
+  createSecret,
+  faultOf,
+  invalid,
+  nowIso,
+  validateEnabled,
+  validateEvents,
+  validateFormat,
+  validateUrl,
+} from "./validation.js";
+import { publicDelivery, publicWebhook } from "./views.js";
 import type {
   DeliveryAttempt,
   DeliveryFault,
@@ -78,101 +90,6 @@ export type AttemptListener = (report: AttemptReport) => void;
 export interface TriggerResult {
   events: EventObject[];
   deliveries: WebhookDeliveryObject[];
-}
-
-const SIGNATURE_FORMATS: readonly SignatureFormat[] = ["x-headers", "kallima-signature"];
-
-function createSecret(): string {
-  return `whsec_${randomBytes(24).toString("base64url")}`;
-}
-
-function nowIso(): string {
-  return new Date().toISOString();
-}
-
-function invalid(detail: string): ApiProblem {
-  return new ApiProblem(422, "validation_error", detail);
-}
-
-function validateUrl(value: unknown): string {
-  if (typeof value !== "string") throw invalid("url must be a string (the endpoint's URL).");
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(`url is not a URL: ${JSON.stringify(value)}.`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalid(`url must be http(s), got ${url.protocol}`);
-  }
-  return url.href;
-}
-
-function validateEvents(value: unknown): string[] | null {
-  if (value === null || value === undefined) return null;
-  if (!Array.isArray(value) || value.some((type) => typeof type !== "string" || type === "")) {
-    throw invalid("events must be a list of event types, or null (every type).");
-  }
-  // An empty list means every type, as null does.
-  return value.length === 0 ? null : [...new Set(value as string[])];
-}
-
-function validateEnabled(value: unknown): boolean {
-  if (typeof value !== "boolean") throw invalid("enabled must be true or false.");
-  return value;
-}
-
-function validateFormat(value: unknown): SignatureFormat {
-  if (!SIGNATURE_FORMATS.includes(value as SignatureFormat)) {
-    throw invalid(`signature_format must be "x-headers" or "kallima-signature".`);
-  }
-  return value as SignatureFormat;
-}
-
-function publicWebhook(webhook: StoredWebhook): WebhookObject {
-  return {
-    id: webhook.id,
-    object: "webhook",
-    url: webhook.url,
-    enabled: webhook.enabled,
-    events: webhook.events === null ? null : [...webhook.events],
-    created_at: webhook.created_at,
-    updated_at: webhook.updated_at,
-  };
-}
-
-function publicDelivery(delivery: StoredDelivery): WebhookDeliveryObject {
-  return {
-    id: delivery.id,
-    object: "webhook_delivery",
-    webhook_id: delivery.webhook_id,
-    event_id: delivery.event_id,
-    event_type: delivery.event_type,
-    created_at: delivery.created_at,
-    payload: delivery.payload,
-    response_status: delivery.response_status,
-    response_body: delivery.response_body,
-    attempts: delivery.attempts,
-    delivered_at: delivery.delivered_at,
-  };
-}
-
-function faultOf(faults: TriggerFaults): DeliveryFault | null {
-  const chosen: DeliveryFault[] = [];
-  if (faults.stale_timestamp) chosen.push("stale_timestamp");
-  if (faults.tampered_body) chosen.push("tampered_body");
-  if (faults.wrong_secret) chosen.push("wrong_secret");
-  if (chosen.length > 1)
-    throw invalid("Choose one of stale_timestamp, tampered_body, wrong_secret.");
-  return chosen[0] ?? null;
-}
-
-function count(value: unknown, name: string, min: number, max: number): number {
-  if (value === undefined) return min;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be a whole number from ${min} to ${max}.`);
-  }
-  return value;
 }
 
 /**
