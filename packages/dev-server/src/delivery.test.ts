@@ -347,6 +347,34 @@ describe("fault injection", () => {
 });
 
 describe("persistence", () => {
+  it("saves a retry for the next start when it stops during an attempt", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kallima-dev-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const stateFile = join(dir, "state.json");
+    let slow = true;
+    const receiver = await receiverAnswering(async () => {
+      if (slow) await sleep(300);
+      return slow ? 503 : 200;
+    });
+    const first = await startDevServer({ port: 0, stateFile, retryDelaysMs: [50] });
+    await register(first, receiver);
+    const triggered = first.kallima.trigger({ events: [{ type: "job.completed" }] });
+    await waitFor(() => receiver.received.length === 1, "the first attempt");
+    // The first attempt (answered 503) is in flight while the server stops.
+    await first.kallima.close();
+    const { deliveries } = await triggered;
+    await first.close();
+    slow = false;
+    const second = await devServer({ stateFile, retryDelaysMs: [50] });
+    await waitFor(
+      async () => (await delivery(second, deliveries[0]!.id)).delivered_at !== null,
+      "the retry after the restart",
+    );
+    expect((await attempts(second, deliveries[0]!.id)).map((a) => a.response_status)).toEqual([
+      503, 200,
+    ]);
+  });
+
   it("keeps endpoints, events and deliveries across a restart, and carries on pending retries", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kallima-dev-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

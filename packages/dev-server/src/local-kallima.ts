@@ -498,12 +498,17 @@ export class LocalKallima {
     // A fault-injected delivery is a probe: it is sent once, and retried only by hand.
     const retriesMade = delivery.attempt_log.filter((a) => a.trigger === "scheduled_retry").length;
     const delay = delivery.fault === null ? this.#retryDelaysMs[retriesMade] : undefined;
-    if (delay === undefined || this.#closed) {
+    if (delay === undefined) {
       delivery.status = "failed";
       delivery.next_attempt_at = null;
       return;
     }
     delivery.status = "pending";
+    if (this.#closed) {
+      // Stopping: the retry is saved with its time, and the next start makes it.
+      delivery.next_attempt_at = new Date(Date.now() + delay).toISOString();
+      return;
+    }
     this.#schedule(delivery, delay, "scheduled_retry");
   }
 
