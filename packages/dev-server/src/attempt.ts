@@ -50,6 +50,8 @@ async function readCapped(response: Response): Promise<string> {
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return cause.code;
+  // fetch's own refusals (a port it never connects to, such as 9) carry only a message.
+  if (cause?.message) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -146,6 +146,16 @@ describe("deliveries", () => {
     expect(log[0]).toMatchObject({ response_status: null, error: "ECONNREFUSED" });
   });
 
+  it("reports why fetch refused to connect (a port it never uses)", async () => {
+    const dev = await devServer({ retryDelaysMs: [] });
+    await call(dev.url, "POST", "/v1/webhooks", { url: "http://127.0.0.1:9/kallima-events" });
+    const { deliveries } = await trigger(dev, { type: "job.completed" });
+    expect((await attempts(dev, deliveries[0]!.id))[0]).toMatchObject({
+      response_status: null,
+      error: "bad port",
+    });
+  });
+
   it("sends only the subscribed types, to enabled endpoints", async () => {
     const dev = await devServer();
     const failedOnly = await receiverAnswering();
