@@ -11,6 +11,7 @@ import {
   type SendReport,
   sendEvent,
 } from "./deliveries.js";
+import { registerDevCommands } from "./dev-commands.js";
 import { registerEndpointsCommands } from "./endpoints-command.js";
 import { CliError } from "./errors.js";
 import {
@@ -484,6 +485,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void, jsonErrors: bo
     exit: EXIT,
     setExit,
   });
+  registerDevCommands(program, io, setExit);
 
   return program;
 }

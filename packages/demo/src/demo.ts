@@ -65,7 +65,7 @@ function readExample(framework: DemoFramework, examplesDir: string): FoundExampl
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -100,7 +100,12 @@ async function pnpmPath(root: string, env: NodeJS.ProcessEnv): Promise<{ dir?: s
 }
 
 /** The environment of an example: the contract's PORT and secret, and nothing from a test runner. */
-function exampleEnv(root: string, dir: string, port: number, secret: string): NodeJS.ProcessEnv {
+export function exampleEnv(
+  root: string,
+  dir: string,
+  port: number,
+  secret: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     // vitest sets NODE_ENV=test, which `next build` refuses; the scripts choose their own mode.

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ChildGroup } from "./children.js";
 import { describeReport, runDemo } from "./demo.js";
+import { runDevServerDemo } from "./dev-server-demo.js";
 import { FRAMEWORKS } from "./frameworks.js";
 import { painter } from "./output.js";
 
@@ -14,7 +15,10 @@ Starts the example apps (${FRAMEWORKS.map((f) => f.id).join(", ")}), sends each 
 job.completed, job.failed and webhook.test, an unknown future type, a duplicate, a tampered body,
 a stale timestamp and a wrong secret (X-Kallima-Signature + X-Kallima-Timestamp), then a valid and
 a tampered delivery with the single Kallima-Signature: t=…,v1=… header, prints what each answered,
-and stops everything it started. Exits 1 when any answer differs from the expected one.
+and stops everything it started. Then a local Kallima sender (kallima-webhooks dev) registers
+every example as an endpoint, fires a test event and job events, retries a failing handler to
+success, rotates a secret, and prints the delivery history. Exits 1 when any answer differs from
+the expected one.
 
 Options:
   --only <ids>        comma-separated examples to run, e.g. --only express,hono
@@ -127,9 +131,17 @@ async function main(): Promise<number> {
     });
     await group.stopAll();
     process.stdout.write(`\n${describeReport(report, paint)}`);
+    const dev = await runDevServerDemo({
+      root,
+      ...(values.examples ? { examplesDir: resolve(values.examples) } : {}),
+      ...(only ? { only } : {}),
+      readyTimeoutMs: timeoutSeconds * 1000,
+      out: process.stdout,
+      paint,
+    });
     const took = Math.round((Date.now() - started) / 1000);
     process.stdout.write(`${paint.dim(`finished in ${took} s; every example stopped.`)}\n`);
-    return report.ok ? 0 : 1;
+    return report.ok && dev.ok ? 0 : 1;
   } finally {
     await group.stopAll();
   }
