@@ -15,7 +15,11 @@ import { type H3Event, readRawBody } from "h3";
 /** Where h3 1.x keeps the bytes its `readRawBody` read, so that `readBody` can parse them after. */
 const H3_RAW_BODY = Symbol.for("h3RawBody");
 
-type NodeRequest = IncomingMessage & { [H3_RAW_BODY]?: unknown; rawBody?: unknown };
+type NodeRequest = IncomingMessage & {
+  [H3_RAW_BODY]?: unknown;
+  rawBody?: unknown;
+  body?: unknown;
+};
 
 /** An h3 1.x event: Node's request and response, always (a mock of them off Node). */
 interface H3v1Event {
@@ -44,19 +48,41 @@ export function isH3v2(event: H3Event): boolean {
 }
 
 /**
- * The exact body of an h3 1.x request. When something already read it through h3 (a
- * `readRawBody` or `readBody` of an earlier handler, a web request's body), h3's own
- * `readRawBody(event, false)` gives those bytes back; otherwise Node's stream is read with the
- * limit enforced as it streams, and the bytes are left where h3's readers find them, so that
+ * What a framework decoded the body into (body-parser's JSON, a form): the bytes are gone, and
+ * re-serializing it would not give them back.
+ */
+function isParsedBody(value: object): boolean {
+  return (
+    value.constructor === Object ||
+    Array.isArray(value) ||
+    value instanceof URLSearchParams ||
+    (typeof FormData !== "undefined" && value instanceof FormData)
+  );
+}
+
+/**
+ * The exact body of an h3 1.x request. When the body is already at hand where h3 looks for it
+ * (bytes an earlier `readRawBody` or `readBody` kept, a web request's body, `req.rawBody`, or the
+ * `req.body` that Nitro's serverless and edge presets set on the request they build), h3's own
+ * `readRawBody(event, false)` gives those bytes. Otherwise Node's stream is read with the limit
+ * enforced as it streams, and the bytes are left where h3's readers find them, so that
  * `readBody(event)` still works in the handlers.
  */
 async function readV1Body(event: H3v1Event, limit: number): Promise<Uint8Array | string> {
   const req = event.node.req;
-  if (event._requestBody !== undefined || event.web?.request?.body || req[H3_RAW_BODY]) {
+  // The sources h3's readRawBody reads, in its order.
+  const kept =
+    event._requestBody || event.web?.request?.body || req[H3_RAW_BODY] || req.rawBody || req.body;
+  if (kept) {
+    if (typeof kept === "object" && isParsedBody(kept)) {
+      throw new RawBodyUnavailableError(CONSUMED_BODY_HINT);
+    }
     checkContentLength(req.headers["content-length"], limit);
     const bytes = await readRawBody(event as unknown as H3Event, false);
     return checkBodySize((bytes ?? new Uint8Array(0)) as Uint8Array, limit);
   }
+  // A request Nitro built without a body (unenv's, whose stream never ends): nothing to read.
+  if (req.body === null) return new Uint8Array(0);
   const bytes = await readNodeBody(req, {
     maxBodyBytes: limit,
     consumedBodyHint: CONSUMED_BODY_HINT,
@@ -96,9 +122,12 @@ export function webhookRequest(event: H3Event): WebhookRequest<H3Event> {
     };
   }
   const v1 = event as unknown as H3v1Event;
+  const req = v1.node.req;
   return {
     method: v1.method,
-    headers: nodeSignatureHeaders(v1.node.req),
+    // Node's raw header lines tell a repeated signature header from one value; a request built
+    // in memory without them (by an older unenv, say) has its headers only.
+    headers: req.rawHeaders?.length ? nodeSignatureHeaders(req) : req.headers,
     rawBody: (limit) => readV1Body(v1, limit),
     context: event,
   };
