@@ -41,6 +41,14 @@ const CONSUMED_BODY_HINT =
   "(a body parser, or readBody()/readFormData() in a middleware). Register the webhook route before it, or read the " +
   "body there with readRawBody(event, false), which keeps the bytes.";
 
+/** The bytes as a Buffer (what h3 and srvx expect), without copying them. */
+function asBuffer(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === "string") return Buffer.from(bytes, "utf8");
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** h3 2 hands handlers a Fetch `Request` as `event.req`; in 1.x that is Node's request. */
 export function isH3v2(event: H3Event): boolean {
   const req = (event as unknown as { req?: { arrayBuffer?: unknown } }).req;
@@ -87,7 +95,7 @@ async function readV1Body(event: H3v1Event, limit: number): Promise<Uint8Array |
     maxBodyBytes: limit,
     consumedBodyHint: CONSUMED_BODY_HINT,
   });
-  req[H3_RAW_BODY] = Promise.resolve(Buffer.from(bytes as Uint8Array));
+  req[H3_RAW_BODY] = Promise.resolve(asBuffer(bytes));
   return bytes;
 }
 
@@ -105,7 +113,7 @@ async function readV2Body(event: H3v2Event, limit: number): Promise<Uint8Array |
     maxBodyBytes: limit,
     consumedBodyHint: CONSUMED_BODY_HINT,
   });
-  req.rawBody = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes as Uint8Array);
+  req.rawBody = asBuffer(bytes);
   return bytes;
 }
 
