@@ -93,6 +93,7 @@ function versions(): Record<string, string> {
     "express",
     "hono",
     "@hono/node-server",
+    "h3",
     ...new Set(FRAMEWORKS.map((framework) => framework.adapter)),
   ];
   const found: Record<string, string> = {};

@@ -14,7 +14,7 @@ export interface DemoFramework {
   routes: DemoRoute[];
 }
 
-/** The four examples of examples/README.md, in the demo's order. */
+/** The examples of examples/README.md, in the demo's order. */
 export const FRAMEWORKS: readonly DemoFramework[] = [
   { id: "express", label: "Express", routes: [{ label: "Express", path: "/kallima-events" }] },
   { id: "nest", label: "NestJS", routes: [{ label: "NestJS", path: "/kallima-events" }] },
@@ -28,4 +28,10 @@ export const FRAMEWORKS: readonly DemoFramework[] = [
     ],
   },
   { id: "hono", label: "Hono", routes: [{ label: "Hono", path: "/kallima-events" }] },
+  { id: "h3", label: "h3", routes: [{ label: "h3", path: "/kallima-events" }] },
+  {
+    id: "lambda",
+    label: "AWS Lambda",
+    routes: [{ label: "Lambda (HTTP API)", path: "/kallima-events" }],
+  },
 ];

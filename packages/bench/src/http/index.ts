@@ -62,6 +62,24 @@ export const FRAMEWORKS: Framework[] = [
     start: (mode) => startBenchServer("hono", mode),
   },
   {
+    name: "h3",
+    label: "h3 1.x on its Node listener",
+    adapter: "@kallima/webhooks-h3",
+    start: (mode) => startBenchServer("h3", mode),
+  },
+  {
+    name: "h3-v2",
+    label: "h3 2 on its Node listener",
+    adapter: "@kallima/webhooks-h3",
+    start: (mode) => startBenchServer("h3-v2", mode),
+  },
+  {
+    name: "lambda",
+    label: "AWS Lambda handler, HTTP API event via a local bridge",
+    adapter: "@kallima/webhooks-lambda",
+    start: (mode) => startBenchServer("lambda", mode),
+  },
+  {
     name: "nest-express",
     label: "NestJS, Express platform",
     adapter: "@kallima/webhooks-nest",

@@ -15,6 +15,9 @@ type Start = (
 const starters: Record<string, () => Promise<Start>> = {
   express: async () => (await import("./express.js")).startExpress,
   hono: async () => (await import("./hono.js")).startHono,
+  h3: async () => (await import("./h3.js")).startH3,
+  "h3-v2": async () => (await import("./h3.js")).startH3v2,
+  lambda: async () => (await import("./lambda.js")).startLambda,
   "nest-express": async () => {
     const { startNest } = await import("./nest.js");
     return (mode, ctx, stats) => startNest("express", mode, ctx, stats);
