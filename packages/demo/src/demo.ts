@@ -14,7 +14,7 @@ export interface DemoOptions {
   root: string;
   /** Default `<root>/examples`. */
   examplesDir?: string;
-  /** Example ids to run (`express`, `nest`, `next`, `hono`); default all four. */
+  /** Example ids to run (`express`, `nest`, `next`, `hono`, `fastify`, `koa`); default all. */
   only?: string[];
   /** Build the examples and what they depend on with turbo first. Default true. */
   build?: boolean;

@@ -14,7 +14,7 @@ export interface DemoFramework {
   routes: DemoRoute[];
 }
 
-/** The four examples of examples/README.md, in the demo's order. */
+/** The examples of examples/README.md, in the demo's order. */
 export const FRAMEWORKS: readonly DemoFramework[] = [
   { id: "express", label: "Express", routes: [{ label: "Express", path: "/kallima-events" }] },
   { id: "nest", label: "NestJS", routes: [{ label: "NestJS", path: "/kallima-events" }] },
@@ -28,4 +28,6 @@ export const FRAMEWORKS: readonly DemoFramework[] = [
     ],
   },
   { id: "hono", label: "Hono", routes: [{ label: "Hono", path: "/kallima-events" }] },
+  { id: "fastify", label: "Fastify", routes: [{ label: "Fastify", path: "/kallima-events" }] },
+  { id: "koa", label: "Koa", routes: [{ label: "Koa", path: "/kallima-events" }] },
 ];
