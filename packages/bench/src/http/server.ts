@@ -15,6 +15,8 @@ type Start = (
 const starters: Record<string, () => Promise<Start>> = {
   express: async () => (await import("./express.js")).startExpress,
   hono: async () => (await import("./hono.js")).startHono,
+  fastify: async () => (await import("./fastify.js")).startFastify,
+  koa: async () => (await import("./koa.js")).startKoa,
   "nest-express": async () => {
     const { startNest } = await import("./nest.js");
     return (mode, ctx, stats) => startNest("express", mode, ctx, stats);
