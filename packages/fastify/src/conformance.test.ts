@@ -14,12 +14,15 @@ import {
   verifyKallimaWebhook,
   type WebhookHandlerOptions,
 } from "./index.js";
-import { listen } from "./test-support.js";
+import { type FastifyFactory, frameworks, listen } from "./test-support.js";
 
 const ROUTE = "/kallima-events";
 
-async function serve(build: (app: FastifyInstance) => unknown): Promise<ConformanceApp> {
-  const running = await listen(build);
+async function serve(
+  factory: FastifyFactory,
+  build: (app: FastifyInstance) => unknown,
+): Promise<ConformanceApp> {
+  const running = await listen(build, undefined, factory);
   return {
     send: async ({ method = "POST", headers, body }: ConformanceRequest) =>
       fromFetchResponse(await fetch(`${running.url}${ROUTE}`, { method, headers, body })),
@@ -40,26 +43,28 @@ function isFastifyContext(context: unknown): boolean {
   );
 }
 
-runConformanceSuite("fastify 5 plugin", {
-  setup: (options) =>
-    serve((app) =>
-      app.register(kallimaWebhooks, {
-        ...(options as WebhookHandlerOptions<FastifyWebhookContext>),
-        path: ROUTE,
-      }),
-    ),
-  contract: {
-    isFrameworkContext: isFastifyContext,
-    setupVerifyOnly(options) {
-      const hook = verifyKallimaWebhook(options as KallimaFastifyVerifyOptions);
-      return serve((app) => {
-        app.all(ROUTE, { preParsing: hook }, async (request) => ({
-          verified: request.kallimaEvent?.id,
-        }));
-      });
+for (const [name, factory] of frameworks) {
+  runConformanceSuite(`${name} plugin`, {
+    setup: (options) =>
+      serve(factory, (app) =>
+        app.register(kallimaWebhooks, {
+          ...(options as WebhookHandlerOptions<FastifyWebhookContext>),
+          path: ROUTE,
+        }),
+      ),
+    contract: {
+      isFrameworkContext: isFastifyContext,
+      setupVerifyOnly(options) {
+        const hook = verifyKallimaWebhook(options as KallimaFastifyVerifyOptions);
+        return serve(factory, (app) => {
+          app.all(ROUTE, { preParsing: hook }, async (request) => ({
+            verified: request.kallimaEvent?.id,
+          }));
+        });
+      },
     },
-  },
-});
+  });
+}
 
 it("re-exports the core's whole surface, so that apps install and import one package", async () => {
   expectExportParity(await import("./index.js"), await import("@kallima/webhooks"));

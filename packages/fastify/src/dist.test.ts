@@ -51,4 +51,24 @@ const testing = require("@kallima/webhooks-fastify/testing"); const core = requi
 const coreTesting = require("@kallima/webhooks/testing");`;
     expect(JSON.parse(node([], probe(load)))).toEqual(EXPECTED);
   });
+
+  it("works on Fastify 4", () => {
+    const load = `import fastify from "fastify4"; import * as adapter from "@kallima/webhooks-fastify";
+import * as testing from "@kallima/webhooks-fastify/testing"; import * as core from "@kallima/webhooks";
+import * as coreTesting from "@kallima/webhooks/testing";`;
+    expect(JSON.parse(node(["--input-type=module"], probe(load)))).toEqual(EXPECTED);
+  });
+
+  // Each throws with tsc's diagnostics on any type error, including an unused @ts-expect-error.
+  it.each([
+    ["an ESM consumer on Fastify 5's types", "test/consumer/tsconfig.json"],
+    ["an ESM consumer on Fastify 4's types", "test/consumer-fastify4/tsconfig.json"],
+  ])(
+    "types the plugin, its handlers' context and request.kallimaEvent for %s of the built declarations",
+    (_name, project) => {
+      const tsc = fileURLToPath(import.meta.resolve("typescript/bin/tsc"));
+      execFileSync(process.execPath, [tsc, "-p", project], { cwd: packageDir, encoding: "utf8" });
+    },
+    30_000,
+  );
 });

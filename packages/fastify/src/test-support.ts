@@ -2,6 +2,18 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TEST_SERVER_TIMEOUTS } from "@kallima/webhooks-conformance/node-robustness";
 import Fastify, { type FastifyInstance } from "fastify";
+import Fastify4 from "fastify4";
+
+/**
+ * Both supported majors, so that every behaviour test runs on each. The tests are written
+ * against Fastify 5's types; test/consumer-fastify4 checks the built types against Fastify 4's.
+ */
+export const frameworks = [
+  ["fastify 5", Fastify],
+  ["fastify 4", Fastify4 as unknown as typeof Fastify],
+] as const;
+
+export type FastifyFactory = (typeof frameworks)[number][1];
 
 export const SECRET = "whsec_fastifyAdapterTestSecret0123456789ab";
 
@@ -20,8 +32,9 @@ export interface ListeningApp {
 export async function listen(
   build: (app: FastifyInstance) => unknown,
   requestTimeoutMs = 10_000,
+  factory: FastifyFactory = Fastify,
 ): Promise<ListeningApp> {
-  const app = Fastify({
+  const app = factory({
     logger: false,
     serverFactory: (handler) =>
       createServer(
