@@ -212,6 +212,22 @@ for (const [name, framework] of frameworks) {
         expect(ran).toEqual([event.id]);
       });
 
+      it("answers the coded 500 when an app's hook consumed the stream without replacing it", async () => {
+        const app = fastify();
+        app.addHook("preParsing", async (request) => {
+          for await (const _chunk of request.raw) {
+            // Read and dropped, as a careless logging hook would.
+          }
+        });
+        await app.register(kallimaWebhooks, { path: ROUTE, secret: SECRET, logger: false });
+        const response = await app.inject({ method: "POST", url: ROUTE, ...(await signed()) });
+        expect([response.statusCode, response.json().error.code]).toEqual([
+          500,
+          "raw_body_unavailable",
+        ]);
+        expect(response.json().error.message).toContain("leave the stream");
+      });
+
       it("refuses options without a path, or with an unknown otherMethods, when the app loads", async () => {
         const noPath = fastify();
         await expect(
