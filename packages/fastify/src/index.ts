@@ -105,7 +105,7 @@ function keepPayload(
   done(null, undefined);
 }
 
-function routeOptions(options: KallimaWebhooksPluginOptions): {
+function pluginSettings(options: KallimaWebhooksPluginOptions): {
   path: string;
   otherMethods: "405" | "leave";
   core: WebhookHandlerOptions<FastifyWebhookContext> | FastifyWebhookHandler;
@@ -174,7 +174,7 @@ export const kallimaWebhooks: FastifyPluginAsync<KallimaWebhooksPluginOptions> =
   instance: FastifyInstance,
   options: KallimaWebhooksPluginOptions,
 ) => {
-  const { path, otherMethods, core } = routeOptions(options);
+  const { path, otherMethods, core } = pluginSettings(options);
   const handler = resolveWebhookHandler(
     core as WebhookHandlerOptions<FastifyWebhookContext> | WebhookHandler<FastifyWebhookContext>,
   );
