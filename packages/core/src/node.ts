@@ -13,7 +13,7 @@ export {
   type ReadRawBodyOptions,
   readRawBody,
 } from "./node/read-body.js";
-export { writeResult } from "./node/write-result.js";
+export { prepareResultResponse, writeResult } from "./node/write-result.js";
 
 /** Options of {@link handleNodeRequest}. */
 export interface HandleNodeRequestOptions {

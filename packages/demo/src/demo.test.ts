@@ -96,7 +96,7 @@ afterAll(() => rm(fakes, { recursive: true, force: true }));
 
 describe("pnpm demo, against the real examples", () => {
   it("Express and Hono verify the real deliveries and refuse the forged ones; everything stops", async () => {
-    // The full four-framework run (with next build) is the root `pnpm demo` in CI; this one is quick.
+    // The full all-framework run (with next build) is the root `pnpm demo` in CI; this one is quick.
     const run = startDemo(["--only", "express,hono", "--no-build", "--timeout", "120"]);
     const { code } = await run.exit;
     const output = run.output();

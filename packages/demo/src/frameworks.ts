@@ -28,6 +28,8 @@ export const FRAMEWORKS: readonly DemoFramework[] = [
     ],
   },
   { id: "hono", label: "Hono", routes: [{ label: "Hono", path: "/kallima-events" }] },
+  { id: "fastify", label: "Fastify", routes: [{ label: "Fastify", path: "/kallima-events" }] },
+  { id: "koa", label: "Koa", routes: [{ label: "Koa", path: "/kallima-events" }] },
   { id: "h3", label: "h3", routes: [{ label: "h3", path: "/kallima-events" }] },
   {
     id: "lambda",

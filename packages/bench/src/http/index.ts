@@ -92,6 +92,18 @@ export const FRAMEWORKS: Framework[] = [
     start: (mode) => startBenchServer("nest-fastify", mode),
   },
   {
+    name: "fastify",
+    label: "Fastify 5",
+    adapter: "@kallima/webhooks-fastify",
+    start: (mode) => startBenchServer("fastify", mode),
+  },
+  {
+    name: "koa",
+    label: "Koa 3 with @koa/router",
+    adapter: "@kallima/webhooks-koa",
+    start: (mode) => startBenchServer("koa", mode),
+  },
+  {
     name: "next",
     label: "Next.js App Router, next start",
     adapter: "@kallima/webhooks-next",

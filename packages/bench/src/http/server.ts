@@ -15,6 +15,8 @@ type Start = (
 const starters: Record<string, () => Promise<Start>> = {
   express: async () => (await import("./express.js")).startExpress,
   hono: async () => (await import("./hono.js")).startHono,
+  fastify: async () => (await import("./fastify.js")).startFastify,
+  koa: async () => (await import("./koa.js")).startKoa,
   h3: async () => (await import("./h3.js")).startH3,
   "h3-v2": async () => (await import("./h3.js")).startH3v2,
   lambda: async () => (await import("./lambda.js")).startLambda,

@@ -1,0 +1,6 @@
+import { definePackageBuild } from "../../tsup.package.js";
+
+export default definePackageBuild({
+  entry: { index: "src/index.ts", testing: "src/testing.ts" },
+  platform: "node",
+});
