@@ -21,6 +21,7 @@ describe("the dev server section of the demo", () => {
     });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
+    expect(output).toContain("driven with @kallima/webhooks-client");
     expect(output).toContain("✓ test event → Express: 200");
     expect(output).toContain("✓ test event → Hono: 200");
     expect(output).toContain(
