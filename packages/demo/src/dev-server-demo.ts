@@ -202,18 +202,19 @@ export async function runDevServerDemo(
     flaky.useSecret(flakyWebhook.secret);
     endpoints.push({ label: "flaky handler", webhook: flakyWebhook });
 
-    const startExample = async (endpoint: Endpoint) => {
+    // Several secrets go comma-separated in KALLIMA_WEBHOOK_SECRET (examples/README.md).
+    const startExample = async (endpoint: Endpoint, secrets = [endpoint.webhook.secret]) => {
       const example = endpoint.example!;
       example.child = await group.start({
         name: endpoint.label,
         cwd: example.dir,
         script: example.start,
-        env: exampleEnv(options.root, example.dir, example.port, endpoint.webhook.secret),
+        env: exampleEnv(options.root, example.dir, example.port, secrets.join(",")),
         readyTimeoutMs: options.readyTimeoutMs ?? 240_000,
       });
     };
     const started = await Promise.allSettled(
-      endpoints.filter((endpoint) => endpoint.example).map(startExample),
+      endpoints.filter((endpoint) => endpoint.example).map((endpoint) => startExample(endpoint)),
     );
     for (const [index, result] of started.entries()) {
       const endpoint = endpoints[index]!;
@@ -278,8 +279,9 @@ export async function runDevServerDemo(
       "the failing handler was not retried to one success",
     );
 
-    // 5. Rotation: the first example misses it (deliveries fail), then gets the new secret
-    //    (restarted with it) and the failed delivery is retried.
+    // 5. Rotation: the first example misses it (deliveries fail), then gets the new secret beside
+    //    the old one (restarted with both, as the CLI's rotate advises) and the failed delivery is
+    //    retried.
     const rotating = live.find((endpoint) => endpoint.example?.child);
     if (rotating) {
       const rotated = await kallima.webhooks.rotateSecret(rotating.webhook.id);
@@ -297,12 +299,12 @@ export async function runDevServerDemo(
         `${rotating.label}: a delivery after the rotation was answered ${refused.response_status}`,
       );
       await stopChild(rotating.example!.child!);
+      await startExample(rotating, [rotated.secret, rotating.webhook.secret]);
       rotating.webhook = rotated;
-      await startExample(rotating);
       const again = await kallima.webhooks.retryDelivery(refused.id);
       check(
         again.response_status === 200,
-        `${rotating.label} restarted with the new secret; the failed delivery retried: ${again.response_status}`,
+        `${rotating.label} restarted with the new secret beside the old one; the failed delivery retried: ${again.response_status}`,
         `${rotating.label}: the retried delivery was answered ${again.response_status}`,
       );
     }
