@@ -30,11 +30,12 @@ let receiver: TestReceiver;
 let exchanges: Exchange[];
 let kallima: KallimaClient;
 
-function clientOf(url: string, apiKey = "kal_test_dev"): KallimaClient {
+function clientOf(url: string, apiKey = "kal_test_dev", timeoutMs?: number): KallimaClient {
   return new KallimaClient({
     apiKey,
     baseUrl: url,
     retryDelayMs: 10,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     fetch: async (input, init) => {
       const response = await fetch(input, init);
       const url = new URL(String(input));
@@ -272,8 +273,9 @@ describe("the typed client against the dev server", () => {
 
   it("an endpoint that never answers: the test delivery has no status after the dev server's timeout", async () => {
     await dev.close();
-    dev = await startDevServer({ port: 0, retryDelaysMs: [], deliveryTimeoutMs: 200 });
-    kallima = clientOf(dev.url);
+    dev = await startDevServer({ port: 0, retryDelaysMs: [], deliveryTimeoutMs: 400 });
+    // A client timeout shorter than the sender's wait on the endpoint: test() waits for both.
+    kallima = clientOf(dev.url, "kal_test_dev", 100);
     const silent = await startReceiver(() => new Promise<number>(() => undefined));
     try {
       const hook = await kallima.webhooks.create({ url: silent.url });
