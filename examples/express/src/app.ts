@@ -1,4 +1,4 @@
-import { getFailureReason, kallimaWebhooks } from "@kallima/webhooks-express";
+import { getFailureReason, kallimaWebhooks, type SecretValue } from "@kallima/webhooks-express";
 import express, { type Express } from "express";
 
 /** An event whose handler ran, as `GET /kallima-events` lists it. */
@@ -9,9 +9,10 @@ export interface RecordedEvent {
 
 /**
  * Builds the example app. The webhook route is mounted BEFORE `express.json()`, so that it reads
- * the exact bytes Kallima signed; the app's other routes still get parsed JSON.
+ * the exact bytes Kallima signed; the app's other routes still get parsed JSON. `secret` may list
+ * several secrets during a rotation: a delivery signed with any of them verifies.
  */
-export function createApp(options: { secret: string }): Express {
+export function createApp(options: { secret: SecretValue }): Express {
   const ran: RecordedEvent[] = [];
   const record = (event: RecordedEvent) => {
     ran.push({ id: event.id, type: event.type });

@@ -5,12 +5,16 @@ import { createApp } from "./app.js";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 const DEFAULT_PORT = 3101;
 
-let secret = process.env.KALLIMA_WEBHOOK_SECRET;
-if (!secret) {
+// Several secrets, comma-separated, during a rotation ("whsec_new,whsec_old"): either verifies.
+let secrets = (process.env.KALLIMA_WEBHOOK_SECRET ?? "")
+  .split(",")
+  .map((secret) => secret.trim())
+  .filter((secret) => secret !== "");
+if (secrets.length === 0) {
   console.warn(
     `KALLIMA_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET}. Never use it in production.`,
   );
-  secret = DEMO_SECRET;
+  secrets = [DEMO_SECRET];
 }
 const port = process.env.PORT === undefined ? DEFAULT_PORT : Number(process.env.PORT);
 const host = process.env.HOST ?? "127.0.0.1";
@@ -21,7 +25,7 @@ const host = process.env.HOST ?? "127.0.0.1";
 // request, not the handler's run.
 const server = createServer(
   { requestTimeout: 10_000, headersTimeout: 5_000 },
-  createApp({ secret }),
+  createApp({ secret: secrets }),
 );
 server.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;

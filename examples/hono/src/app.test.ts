@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { signPayload } from "@kallima/webhooks-hono/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApp, DEMO_SECRET } from "./app.js";
+import { createApp, DEMO_SECRET, secretOrDemo } from "./app.js";
 
 const SECRET = "whsec_exampleHonoTestSecret_0123456789abcdef";
 
@@ -51,6 +51,16 @@ describe("example app (examples/README.md contract)", () => {
         { id: "evt_3", type: "webhook.test" },
       ],
     });
+  });
+
+  it("takes several secrets from KALLIMA_WEBHOOK_SECRET, comma-separated, during a rotation", async () => {
+    const rotated = "whsec_exampleHonoRotatedSecret_0123456789ab";
+    expect(secretOrDemo(` ${rotated}, ${SECRET} `)).toEqual([rotated, SECRET]);
+    const app = createApp(secretOrDemo(`${rotated},${SECRET}`));
+    const test = (id: string) => event(id, "webhook.test", { webhook_id: "w" });
+    expect((await deliver(app, test("evt_r1"), rotated)).status).toBe(200);
+    expect((await deliver(app, test("evt_r2"), SECRET)).status).toBe(200);
+    expect((await deliver(app, test("evt_r3"), DEMO_SECRET)).status).toBe(401);
   });
 
   it("rejects a delivery signed with another secret and records nothing", async () => {

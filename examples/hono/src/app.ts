@@ -11,16 +11,23 @@ export const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 
 let warned = false;
 
-/** The configured secret, or the demo secret with a warning on stderr when none is set. */
-export function secretOrDemo(secret: string | undefined): string {
-  if (secret) return secret;
+/**
+ * The configured secrets (several, comma-separated, during a rotation: "whsec_new,whsec_old"), or
+ * the demo secret with a warning on stderr when none is set.
+ */
+export function secretOrDemo(secret: string | undefined): string[] {
+  const secrets = (secret ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  if (secrets.length > 0) return secrets;
   if (!warned) {
     warned = true;
     console.warn(
       "KALLIMA_WEBHOOK_SECRET is not set: using the demo secret. Never use it for a real endpoint.",
     );
   }
-  return DEMO_SECRET;
+  return [DEMO_SECRET];
 }
 
 /**

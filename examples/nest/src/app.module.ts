@@ -25,7 +25,7 @@ class HomeController {
       imports: [ConfigModule],
       inject: [ConfigService],
       useFactory: (config: ConfigService) => ({
-        secret: config.getOrThrow<string>("KALLIMA_WEBHOOK_SECRET"),
+        secret: config.getOrThrow<string[]>("KALLIMA_WEBHOOK_SECRET"),
       }),
     }),
   ],

@@ -20,6 +20,8 @@ const exampleDir = resolve(import.meta.dirname, "..");
 const require = createRequire(import.meta.url);
 const SECRET = "whsec_exampleNestTestSecret0123456789abcde";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+/** The secret a rotation issued: the app is started holding it beside the old one. */
+const ROTATED_SECRET = "whsec_exampleNestRotatedSecret_0123456789a";
 
 /** Starts the compiled CommonJS app (`node dist/main.js`) on a free port; waits for the ready line. */
 const start = (env: Record<string, string | undefined>) =>
@@ -50,7 +52,8 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
   let hooks: string;
   let guarded: string;
   beforeAll(async () => {
-    app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
+    // During a rotation: the new secret beside the old one, comma-separated.
+    app = await start({ KALLIMA_WEBHOOK_SECRET: `${ROTATED_SECRET},${SECRET}` });
     hooks = `${app.url}/kallima-events`;
     guarded = `${app.url}/kallima-events/guarded`;
   }, 30_000);
@@ -94,6 +97,14 @@ describe("examples/nest, compiled to CommonJS and started with node", () => {
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ error: { code: "timestamp_too_old" } });
     expect((await ran(hooks)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("accepts a delivery signed with either of its comma-separated secrets", async () => {
+    for (const secret of [ROTATED_SECRET, SECRET]) {
+      const event = jobCompletedEvent();
+      expect((await deliver(hooks, event, { secret })).status).toBe(200);
+      expect(await ran(hooks)).toContainEqual({ id: event.id, type: "job.completed" });
+    }
   });
 
   it("rejects a delivery signed with another secret", async () => {

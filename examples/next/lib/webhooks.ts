@@ -12,12 +12,16 @@ export interface RecordedEvent {
 }
 
 /**
- * The endpoint's signing secret, read when the route module loads. `next build` loads it too,
- * usually without the secret (Docker and CI builds get it at run time): the adapter then builds
- * anyway, and a request served without a usable secret is answered 500 `invalid_secret` and
- * logged. `pnpm start` (scripts/start.mjs) passes the demo secret when none is set.
+ * The endpoint's signing secrets (several, comma-separated, during a rotation: "whsec_new,whsec_old"),
+ * read when the route module loads. `next build` loads it too, usually without the secret (Docker
+ * and CI builds get it at run time): the adapter then builds anyway, and a request served without
+ * a usable secret is answered 500 `invalid_secret` and logged. `pnpm start` (scripts/start.mjs)
+ * passes the demo secret when none is set.
  */
-export const secret = process.env.KALLIMA_WEBHOOK_SECRET!;
+export const secret: string[] = (process.env.KALLIMA_WEBHOOK_SECRET ?? "")
+  .split(",")
+  .map((item) => item.trim())
+  .filter((item) => item !== "");
 
 /** One line per event, the same on every route. */
 export function describeEvent(event: VerifiedKallimaEvent): string {

@@ -16,6 +16,8 @@ const appDir = fileURLToPath(new URL("..", import.meta.url));
 const nextBin = createRequire(import.meta.url).resolve("next/dist/bin/next");
 const SECRET = "whsec_nextExampleEndToEndSecret_0123456789ab";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+/** The secret a rotation issued: the app is started holding it beside the old one. */
+const ROTATED_SECRET = "whsec_nextExampleRotatedSecret_0123456789ab";
 // Vitest sets NODE_ENV=test; `next build` and `next start` pick their own.
 const { NODE_ENV: _vitestNodeEnv, ...inherited } = process.env;
 const env: Record<string, string | undefined> = { ...inherited, NEXT_TELEMETRY_DISABLED: "1" };
@@ -154,7 +156,8 @@ beforeAll(async () => {
   if (code !== 0) {
     throw new Error(`next build failed without KALLIMA_WEBHOOK_SECRET (${code}):\n${output}`);
   }
-  app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
+  // During a rotation: the new secret beside the old one, comma-separated.
+  app = await start({ KALLIMA_WEBHOOK_SECRET: `${ROTATED_SECRET},${SECRET}` });
 }, 280_000);
 
 afterAll(async () => {
@@ -203,6 +206,13 @@ describe.each(ROUTES)("$name: POST $path", ({ path }) => {
     expect(answer.status).toBe(401);
     expect(answer.body).toMatchObject({ error: { code: "timestamp_too_old" } });
     expect((await listed(url())).map((event) => event.id)).not.toContain(`${prefix}_stale`);
+  });
+
+  it("accepts a delivery signed with either of its comma-separated secrets", async () => {
+    const body = eventBody(`${prefix}_rotated`);
+    const { headers } = await signPayload({ secret: ROTATED_SECRET, payload: body });
+    expect((await post(url(), body, headers)).status).toBe(200);
+    expect((await listed(url())).map((event) => event.id)).toContain(`${prefix}_rotated`);
   });
 
   it("rejects a delivery signed with another secret", async () => {

@@ -1,97 +1,22 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { createWebhookHandler } from "@kallima/webhooks";
-import { handleNodeRequest } from "@kallima/webhooks/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./cli.js";
-import { captureIO, closedUrl } from "./test-support.js";
-
-// The built executable, as npm links it: `turbo run test` builds first.
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-
-interface RunningDev {
-  url: string;
-  child: ChildProcess;
-  lines: string[];
-  stop(): Promise<number | null>;
-}
-
-/** `kallima-webhooks dev …` as its own process, once it prints its ready line. */
-function startDev(args: string[]): Promise<RunningDev> {
-  const child = spawn(process.execPath, [bin, "dev", "--port", "0", ...args], {
-    env: { PATH: process.env.PATH ?? "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  createInterface({ input: child.stderr! }).on("line", (line) => lines.push(line));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line: ${lines.join("\n")}`)), 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      lines.push(line);
-      const ready = /^listening on (http:\/\/\S+)$/.exec(line);
-      if (ready) {
-        clearTimeout(timer);
-        resolve({
-          url: ready[1]!,
-          child,
-          lines,
-          stop: () => {
-            child.kill("SIGTERM");
-            return exited;
-          },
-        });
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`dev exited (${code}) before it was ready: ${lines.join("\n")}`));
-    });
-  });
-}
-
-/** A receiver running the core's handler with the secret the dev server issues it. */
-async function startReceiver() {
-  let secret = "whsec_notIssuedYet_00000000000000000000";
-  const ran: { id: string; type: string; data: Record<string, unknown> }[] = [];
-  const record = (event: { id: string; type: string; data: unknown }) => {
-    ran.push({ id: event.id, type: event.type, data: event.data as Record<string, unknown> });
-  };
-  const handler = createWebhookHandler({
-    secret: () => secret,
-    on: { "job.completed": record, "job.failed": record, "webhook.test": record },
-    logger: { warn: () => undefined, error: () => undefined },
-  });
-  const server: Server = createServer((req, res) => void handleNodeRequest(handler, req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/kallima-events`,
-    ran,
-    useSecret(value: string) {
-      secret = value;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+import {
+  BUILT_BIN,
+  captureIO,
+  closedUrl,
+  startDev,
+  startIssuedSecretReceiver,
+} from "./test-support.js";
 
 let dir: string;
 const stops: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run the build (tsup) first.`);
+  if (!existsSync(BUILT_BIN))
+    throw new Error(`${BUILT_BIN} is missing: run the build (tsup) first.`);
   dir = await mkdtemp(join(tmpdir(), "kallima-cli-dev-"));
 });
 afterEach(async () => {
@@ -100,7 +25,7 @@ afterEach(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function registerReceiver(devUrl: string) {
-  const receiver = await startReceiver();
+  const receiver = await startIssuedSecretReceiver();
   stops.push(receiver.close);
   const created = await fetch(`${devUrl}/v1/webhooks`, {
     method: "POST",
@@ -108,7 +33,7 @@ async function registerReceiver(devUrl: string) {
     body: JSON.stringify({ url: receiver.url }),
   });
   const webhook = (await created.json()) as { id: string; secret: string };
-  receiver.useSecret(webhook.secret);
+  receiver.useSecrets(webhook.secret);
   return { receiver, webhook };
 }
 

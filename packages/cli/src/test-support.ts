@@ -1,6 +1,9 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { createWebhookHandler } from "@kallima/webhooks";
 import { handleNodeRequest } from "@kallima/webhooks/node";
 import type { CliIO } from "./cli.js";
@@ -116,5 +119,81 @@ export function captureIO(
     env: options.env ?? {},
     out: () => out,
     err: () => err,
+  };
+}
+
+/** The built executable, as npm links it: `turbo run test` builds first. */
+export const BUILT_BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+
+/** A `kallima-webhooks dev` process. */
+export interface RunningDev {
+  url: string;
+  child: ChildProcess;
+  /** What it printed, stdout and stderr, line by line. */
+  lines: string[];
+  /** Sends SIGTERM; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `kallima-webhooks dev …` as its own process, once it prints its ready line. */
+export function startDev(args: string[]): Promise<RunningDev> {
+  const child = spawn(process.execPath, [BUILT_BIN, "dev", "--port", "0", ...args], {
+    env: { PATH: process.env.PATH ?? "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  createInterface({ input: child.stderr! }).on("line", (line) => lines.push(line));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line: ${lines.join("\n")}`)), 20_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      lines.push(line);
+      const ready = /^listening on (http:\/\/\S+)$/.exec(line);
+      if (ready) {
+        clearTimeout(timer);
+        resolve({
+          url: ready[1]!,
+          child,
+          lines,
+          stop: () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dev exited (${code}) before it was ready: ${lines.join("\n")}`));
+    });
+  });
+}
+
+/**
+ * A receiver running the core's handler with the secrets it is given: deployed before the
+ * endpoint is registered, it holds one Kallima never issued until `useSecrets`.
+ */
+export async function startIssuedSecretReceiver() {
+  let secrets: string[] = ["whsec_notIssuedYet_00000000000000000000"];
+  const ran: { id: string; type: string; data: Record<string, unknown> }[] = [];
+  const record = (event: { id: string; type: string; data: unknown }) => {
+    ran.push({ id: event.id, type: event.type, data: event.data as Record<string, unknown> });
+  };
+  const handler = createWebhookHandler({
+    secret: () => secrets,
+    on: { "job.completed": record, "job.failed": record, "webhook.test": record },
+    logger: { warn: () => undefined, error: () => undefined },
+  });
+  const { url, server } = await listen((req, res) => void handleNodeRequest(handler, req, res));
+  return {
+    url,
+    ran,
+    /** The secrets it accepts from now on (during a rotation: the new one beside the old). */
+    useSecrets(...next: string[]) {
+      secrets = next;
+    },
+    close: closer(server),
   };
 }

@@ -11,7 +11,10 @@ export interface KallimaClientOptions {
   apiKey: string;
   /** Default {@link DEFAULT_BASE_URL}; e.g. `http://localhost:4010` for `kallima-webhooks dev`. */
   baseUrl?: string;
-  /** Milliseconds to wait for each attempt's whole answer. Default 30000. */
+  /**
+   * Milliseconds to wait for each attempt's whole answer. Default 30000. `test` and
+   * `retryDelivery` wait 30 s more: their answer comes after Kallima's attempt at your endpoint.
+   */
   timeoutMs?: number;
   /**
    * Retries of an idempotent call (GET, DELETE, a PATCH that is not a rotation) after a 429, a

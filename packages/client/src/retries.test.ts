@@ -184,6 +184,28 @@ describe("timeouts and aborts", () => {
     expect(api.requests).toHaveLength(1);
   });
 
+  it("test and retryDelivery wait the client's timeout plus Kallima's 30 s on the endpoint", async () => {
+    const quick = new KallimaClient({
+      apiKey: api.apiKey,
+      baseUrl: api.baseUrl,
+      timeoutMs: 100,
+      maxRetries: 0,
+    });
+    const delivery = await kallima.webhooks.test(hook.id);
+    api.requests.length = 0;
+    const slow = { status: 200, body: delivery, delayMs: 300 };
+    api.script.push(slow, slow, { ...slow, body: [] });
+    await expect(quick.webhooks.test(hook.id)).resolves.toEqual(delivery);
+    await expect(quick.webhooks.retryDelivery(delivery.id)).resolves.toEqual(delivery);
+    // Any other call, and a call given its own timeout, waits only that.
+    await expect(quick.webhooks.list()).rejects.toMatchObject({ code: "timeout" });
+    api.script.push(slow);
+    await expect(quick.webhooks.test(hook.id, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: "timeout",
+      message: "No answer within 100 ms.",
+    });
+  });
+
   it("the caller's signal aborts the call and any wait for a retry", async () => {
     api.script.push({ ...problem(503, "busy"), headers: { "retry-after": "5" } });
     const controller = new AbortController();

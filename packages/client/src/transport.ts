@@ -43,6 +43,9 @@ type AttemptOutcome =
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
+/** How long Kallima waits for an endpoint's answer to one delivery attempt (PROTOCOL.md). */
+export const KALLIMA_DELIVERY_TIMEOUT_MS = 30_000;
+
 export interface ApiRequest {
   method: HttpMethod;
   /** Already filled in, starting with `/`. */
@@ -55,6 +58,13 @@ export interface ApiRequest {
    * rotation that may have reached the server is never sent again.
    */
   idempotent: boolean;
+  /**
+   * The answer comes only once Kallima has attempted a delivery to the endpoint, which it gives
+   * up to {@link KALLIMA_DELIVERY_TIMEOUT_MS}: unless the call sets its own `timeoutMs`, it waits
+   * the client's timeout plus that, so that a slow endpoint is reported in the delivery record
+   * (`response_status: null`) instead of as this call's timeout.
+   */
+  waitsForDelivery?: boolean;
   options: RequestOptions | undefined;
 }
 
@@ -73,7 +83,9 @@ export class Transport {
     const maxRetries = request.idempotent
       ? (request.options?.maxRetries ?? config.retry.maxRetries)
       : 0;
-    const timeoutMs = request.options?.timeoutMs ?? config.timeoutMs;
+    const timeoutMs =
+      request.options?.timeoutMs ??
+      config.timeoutMs + (request.waitsForDelivery ? KALLIMA_DELIVERY_TIMEOUT_MS : 0);
     const userSignal = request.options?.signal;
     const url = this.#url(request);
     const init = this.#init(request);

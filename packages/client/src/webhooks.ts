@@ -202,7 +202,9 @@ export class Webhooks {
 
   /**
    * Sends a `webhook.test` event to the endpoint now and resolves to the delivery record, with
-   * the endpoint's `response_status`. Inferred path: `POST /v1/webhooks/{webhook_id}/test`.
+   * the endpoint's `response_status`. Inferred path: `POST /v1/webhooks/{webhook_id}/test`. The
+   * answer waits on the endpoint (Kallima gives it 30 s), so the call's default timeout is the
+   * client's `timeoutMs` plus 30 s.
    *
    * @example
    * ```ts
@@ -215,6 +217,7 @@ export class Webhooks {
       method: "POST",
       path: fill(options?.path ?? this.#paths.test, { webhook_id: webhookId }),
       idempotent: false,
+      waitsForDelivery: true,
       options,
     });
     return object<WebhookDelivery>(answer, "test");
@@ -250,7 +253,8 @@ export class Webhooks {
 
   /**
    * Sends a delivery again now and resolves to its updated record (`attempts` one higher).
-   * Inferred path: `POST /v1/webhook_deliveries/{delivery_id}/retry`. Never retried itself.
+   * Inferred path: `POST /v1/webhook_deliveries/{delivery_id}/retry`. Never retried itself; its
+   * default timeout is the client's `timeoutMs` plus 30 s, as for {@link Webhooks.test}.
    *
    * @example
    * ```ts
@@ -262,6 +266,7 @@ export class Webhooks {
       method: "POST",
       path: fill(options?.path ?? this.#paths.retryDelivery, { delivery_id: deliveryId }),
       idempotent: false,
+      waitsForDelivery: true,
       options,
     });
     return object<WebhookDelivery>(answer, "retryDelivery");

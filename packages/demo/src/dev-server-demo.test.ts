@@ -21,6 +21,7 @@ describe("the dev server section of the demo", () => {
     });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
+    expect(output).toContain("driven with @kallima/webhooks-client");
     expect(output).toContain("✓ test event → Express: 200");
     expect(output).toContain("✓ test event → Hono: 200");
     expect(output).toContain(
@@ -30,7 +31,7 @@ describe("the dev server section of the demo", () => {
       "✓ secret rotated; Express still has the old one: 401 (invalid_signature)",
     );
     expect(output).toMatch(
-      /Express restarted with the new secret; the failed delivery retried: 200/,
+      /Express restarted with the new secret beside the old one; the failed delivery retried: 200/,
     );
     expect(output).toMatch(
       /delivery history \(newest first\)\n {2}Express http:\/\/127\.0\.0\.1:\d+\/kallima-events\n {4}job\.completed +delivered, attempts: 401 \d+ms → /,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -5,6 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createWebhookHandler } from "@kallima/webhooks";
 import { handleNodeRequest } from "@kallima/webhooks/node";
+import { KallimaClient, type WebhookWithSecret } from "@kallima/webhooks-client";
 import {
   compressSchedule,
   type DeliveryAttempt,
@@ -12,7 +14,6 @@ import {
   REALISTIC_RETRY_DELAYS_MS,
   startDevServer,
   type WebhookDeliveryObject,
-  type WebhookObjectWithSecret,
 } from "@kallima/webhooks-dev";
 import { ChildGroup, groupAlive, type RunningChild } from "./children.js";
 import { exampleEnv, freePort } from "./demo.js";
@@ -43,15 +44,28 @@ const RETRY_DELAYS_MS = compressSchedule(REALISTIC_RETRY_DELAYS_MS, 1000);
 
 interface Endpoint {
   label: string;
-  webhook: WebhookObjectWithSecret;
+  webhook: WebhookWithSecret;
   /** The example's directory and start script, to start (and restart) it. */
   example?: { dir: string; start: string; port: number; child?: RunningChild };
 }
 
-async function api<T>(dev: DevServer, method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * A call to one of the dev server's own routes (`/v1/dev/…`: trigger events, list attempts),
+ * which Kallima's API does not have and so the client does not either.
+ */
+async function devOnly<T>(
+  dev: DevServer,
+  apiKey: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await fetch(`${dev.url}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -134,10 +148,11 @@ async function stopChild(child: RunningChild): Promise<void> {
 }
 
 /**
- * The `kallima-webhooks dev` section of `pnpm demo`: a local Kallima sender registers every
- * example as an endpoint, fires a test event and job events at them, retries a failing handler
- * until it succeeds, rotates a secret (deliveries fail until the example has the new one, then
- * succeed on retry), and prints the delivery history.
+ * The `kallima-webhooks dev` section of `pnpm demo`: a local Kallima sender, driven through the
+ * typed client (`@kallima/webhooks-client`) as a user would drive Kallima, registers every example
+ * as an endpoint, fires a test event and job events at them, retries a failing handler until it
+ * succeeds, rotates a secret (deliveries fail until the example has the new one, then succeed on
+ * retry), and prints the delivery history.
  */
 export async function runDevServerDemo(
   options: DevServerDemoOptions,
@@ -152,10 +167,13 @@ export async function runDevServerDemo(
   const group = new ChildGroup();
   const killOnExit = () => group.killAllNow();
   process.once("exit", killOnExit);
-  const dev = await startDevServer({ port: 0, retryDelaysMs: RETRY_DELAYS_MS });
+  // The dev server asks for an API key as Kallima does; the client sends it.
+  const apiKey = `kal_demo_${randomBytes(12).toString("hex")}`;
+  const dev = await startDevServer({ port: 0, apiKey, retryDelaysMs: RETRY_DELAYS_MS });
+  const kallima = new KallimaClient({ apiKey, baseUrl: dev.url });
   const flaky = await startFlakyReceiver();
   out.write(
-    `\n${paint.bold("kallima-webhooks dev")}: a local Kallima sender at ${dev.url} (retries ${RETRY_DELAYS_MS.slice(0, 3).join(", ")} ms, …)\n`,
+    `\n${paint.bold("kallima-webhooks dev")}: a local Kallima sender at ${dev.url} (retries ${RETRY_DELAYS_MS.slice(0, 3).join(", ")} ms, …), driven with @kallima/webhooks-client\n`,
   );
 
   try {
@@ -172,30 +190,31 @@ export async function runDevServerDemo(
       }
       const port = await freePort();
       const route = framework.routes[0]!;
-      const webhook = await api<WebhookObjectWithSecret>(dev, "POST", "/v1/webhooks", {
+      const webhook = await kallima.webhooks.create({
         url: `http://127.0.0.1:${port}${route.path}`,
       });
       endpoints.push({ label: framework.label, webhook, example: { dir, start, port } });
     }
-    const flakyWebhook = await api<WebhookObjectWithSecret>(dev, "POST", "/v1/webhooks", {
+    const flakyWebhook = await kallima.webhooks.create({
       url: flaky.url,
       events: ["job.completed"],
     });
     flaky.useSecret(flakyWebhook.secret);
     endpoints.push({ label: "flaky handler", webhook: flakyWebhook });
 
-    const startExample = async (endpoint: Endpoint) => {
+    // Several secrets go comma-separated in KALLIMA_WEBHOOK_SECRET (examples/README.md).
+    const startExample = async (endpoint: Endpoint, secrets = [endpoint.webhook.secret]) => {
       const example = endpoint.example!;
       example.child = await group.start({
         name: endpoint.label,
         cwd: example.dir,
         script: example.start,
-        env: exampleEnv(options.root, example.dir, example.port, endpoint.webhook.secret),
+        env: exampleEnv(options.root, example.dir, example.port, secrets.join(",")),
         readyTimeoutMs: options.readyTimeoutMs ?? 240_000,
       });
     };
     const started = await Promise.allSettled(
-      endpoints.filter((endpoint) => endpoint.example).map(startExample),
+      endpoints.filter((endpoint) => endpoint.example).map((endpoint) => startExample(endpoint)),
     );
     for (const [index, result] of started.entries()) {
       const endpoint = endpoints[index]!;
@@ -209,11 +228,7 @@ export async function runDevServerDemo(
 
     // 2. "Fire a test event" at each example.
     for (const endpoint of live.filter((e) => e.example)) {
-      const delivery = await api<WebhookDeliveryObject>(
-        dev,
-        "POST",
-        `/v1/webhooks/${endpoint.webhook.id}/test`,
-      );
+      const delivery = await kallima.webhooks.test(endpoint.webhook.id);
       check(
         delivery.response_status === 200,
         `test event → ${endpoint.label}: ${delivery.response_status}`,
@@ -222,9 +237,13 @@ export async function runDevServerDemo(
     }
 
     // 3. Job events to every endpoint subscribed (the flaky one takes job.completed only).
-    const jobs = await api<{ deliveries: WebhookDeliveryObject[] }>(dev, "POST", "/v1/dev/events", {
-      events: [{ type: "job.completed" }, { type: "job.failed" }],
-    });
+    const jobs = await devOnly<{ deliveries: WebhookDeliveryObject[] }>(
+      dev,
+      apiKey,
+      "POST",
+      "/v1/dev/events",
+      { events: [{ type: "job.completed" }, { type: "job.failed" }] },
+    );
     const flakyDelivery = jobs.deliveries.find((d) => d.webhook_id === flakyWebhook.id);
     for (const endpoint of live.filter((e) => e.example)) {
       const statuses = jobs.deliveries
@@ -241,12 +260,18 @@ export async function runDevServerDemo(
     const retried = await waitFor(
       async () =>
         flakyDelivery !== undefined &&
-        (await api<WebhookDeliveryObject>(dev, "GET", `/v1/webhook_deliveries/${flakyDelivery.id}`))
-          .delivered_at !== null,
+        (await kallima.webhooks.listDeliveries(flakyWebhook.id)).some(
+          (delivery) => delivery.id === flakyDelivery.id && delivery.delivered_at !== null,
+        ),
       10_000,
     );
     const flakyAttempts = flakyDelivery
-      ? await api<DeliveryAttempt[]>(dev, "GET", `/v1/dev/deliveries/${flakyDelivery.id}/attempts`)
+      ? await devOnly<DeliveryAttempt[]>(
+          dev,
+          apiKey,
+          "GET",
+          `/v1/dev/deliveries/${flakyDelivery.id}/attempts`,
+        )
       : [];
     check(
       retried && flaky.ran.length === 1,
@@ -254,17 +279,15 @@ export async function runDevServerDemo(
       "the failing handler was not retried to one success",
     );
 
-    // 5. Rotation: the first example misses it (deliveries fail), then gets the new secret
-    //    (restarted with it) and the failed delivery is retried.
+    // 5. Rotation: the first example misses it (deliveries fail), then gets the new secret beside
+    //    the old one (restarted with both, as the CLI's rotate advises) and the failed delivery is
+    //    retried.
     const rotating = live.find((endpoint) => endpoint.example?.child);
     if (rotating) {
-      const rotated = await api<WebhookObjectWithSecret>(
+      const rotated = await kallima.webhooks.rotateSecret(rotating.webhook.id);
+      const missed = await devOnly<{ deliveries: WebhookDeliveryObject[] }>(
         dev,
-        "PATCH",
-        `/v1/webhooks/${rotating.webhook.id}?rotate_secret=true`,
-      );
-      const missed = await api<{ deliveries: WebhookDeliveryObject[] }>(
-        dev,
+        apiKey,
         "POST",
         "/v1/dev/events",
         { type: "job.completed", webhook_id: rotating.webhook.id },
@@ -276,32 +299,25 @@ export async function runDevServerDemo(
         `${rotating.label}: a delivery after the rotation was answered ${refused.response_status}`,
       );
       await stopChild(rotating.example!.child!);
+      await startExample(rotating, [rotated.secret, rotating.webhook.secret]);
       rotating.webhook = rotated;
-      await startExample(rotating);
-      const again = await api<WebhookDeliveryObject>(
-        dev,
-        "POST",
-        `/v1/webhook_deliveries/${refused.id}/retry`,
-      );
+      const again = await kallima.webhooks.retryDelivery(refused.id);
       check(
         again.response_status === 200,
-        `${rotating.label} restarted with the new secret; the failed delivery retried: ${again.response_status}`,
+        `${rotating.label} restarted with the new secret beside the old one; the failed delivery retried: ${again.response_status}`,
         `${rotating.label}: the retried delivery was answered ${again.response_status}`,
       );
     }
 
-    // 6. The delivery history, as GET /v1/webhooks/{id}/deliveries answers it.
+    // 6. The delivery history (GET /v1/webhooks/{id}/deliveries), each with its attempts.
     out.write(`\n${paint.bold("delivery history")} (newest first)\n`);
     for (const endpoint of live) {
-      const history = await api<WebhookDeliveryObject[]>(
-        dev,
-        "GET",
-        `/v1/webhooks/${endpoint.webhook.id}/deliveries?limit=20`,
-      );
+      const history = await kallima.webhooks.listDeliveries(endpoint.webhook.id, { limit: 20 });
       out.write(`  ${paint.bold(endpoint.label)} ${paint.dim(endpoint.webhook.url)}\n`);
       for (const delivery of history) {
-        const attempts = await api<DeliveryAttempt[]>(
+        const attempts = await devOnly<DeliveryAttempt[]>(
           dev,
+          apiKey,
           "GET",
           `/v1/dev/deliveries/${delivery.id}/attempts`,
         );

@@ -34,7 +34,14 @@ export interface RecordedRequest {
 }
 
 export type ScriptedAnswer =
-  | { status: number; headers?: Record<string, string>; body?: unknown; raw?: string }
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      body?: unknown;
+      raw?: string;
+      /** Answer this long after the request arrived. */
+      delayMs?: number;
+    }
   | { hang: true }
   | { reset: true };
 
@@ -249,6 +256,8 @@ export async function startTestApiServer(
         req.socket.destroy();
         return;
       }
+      if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+      if (res.destroyed) return;
       res.writeHead(scripted.status, {
         "content-type": scripted.raw === undefined ? "application/problem+json" : "text/html",
         ...scripted.headers,
