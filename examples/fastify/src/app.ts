@@ -13,7 +13,7 @@ export interface RecordedEvent {
  * Fastify's parsed JSON.
  */
 export async function createApp(
-  options: { secret: string },
+  options: { secret: string | readonly string[] },
   fastifyOptions: FastifyServerOptions = {},
 ): Promise<FastifyInstance> {
   const ran: RecordedEvent[] = [];

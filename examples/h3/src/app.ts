@@ -11,7 +11,7 @@ export interface RecordedEvent {
  * Builds the example app: the webhook route as a Nuxt or Nitro server route would have it
  * (`server/routes/kallima-events.ts` exporting `kallimaWebhooks(…)`), in a plain h3 app.
  */
-export function createExampleApp(options: { secret: string }): App {
+export function createExampleApp(options: { secret: string | readonly string[] }): App {
   const ran: RecordedEvent[] = [];
   const record = (event: RecordedEvent) => {
     ran.push({ id: event.id, type: event.type });

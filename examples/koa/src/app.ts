@@ -13,7 +13,7 @@ export interface RecordedEvent {
  * Builds the example app. The webhook routes come BEFORE `bodyParser()`, so that the webhook
  * middleware reads the exact bytes Kallima signed; the app's other routes still get parsed JSON.
  */
-export function createApp(options: { secret: string }): Koa {
+export function createApp(options: { secret: string | readonly string[] }): Koa {
   const ran: RecordedEvent[] = [];
   const record = (event: RecordedEvent) => {
     ran.push({ id: event.id, type: event.type });

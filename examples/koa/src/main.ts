@@ -5,12 +5,16 @@ import { createApp } from "./app.js";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 const DEFAULT_PORT = 3106;
 
-let secret = process.env.KALLIMA_WEBHOOK_SECRET;
-if (!secret) {
+// Several secrets, comma-separated, during a rotation ("whsec_new,whsec_old"): either verifies.
+let secret = (process.env.KALLIMA_WEBHOOK_SECRET ?? "")
+  .split(",")
+  .map((value) => value.trim())
+  .filter((value) => value !== "");
+if (secret.length === 0) {
   console.warn(
     `KALLIMA_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET}. Never use it in production.`,
   );
-  secret = DEMO_SECRET;
+  secret = [DEMO_SECRET];
 }
 const port = process.env.PORT === undefined ? DEFAULT_PORT : Number(process.env.PORT);
 const host = process.env.HOST ?? "127.0.0.1";

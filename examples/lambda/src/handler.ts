@@ -8,12 +8,16 @@ import type {
 
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
 
-let secret = process.env.KALLIMA_WEBHOOK_SECRET;
-if (!secret) {
+// Several secrets, comma-separated, during a rotation ("whsec_new,whsec_old"): either verifies.
+let secret = (process.env.KALLIMA_WEBHOOK_SECRET ?? "")
+  .split(",")
+  .map((value) => value.trim())
+  .filter((value) => value !== "");
+if (secret.length === 0) {
   console.warn(
     `KALLIMA_WEBHOOK_SECRET is not set: using the demo secret ${DEMO_SECRET}. Never use it in production.`,
   );
-  secret = DEMO_SECRET;
+  secret = [DEMO_SECRET];
 }
 
 /** An event whose handler ran, as `GET /kallima-events` lists it. */

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "whsec_exampleLambdaTestSecret_0123456789abcd";
 const DEMO_SECRET = "whsec_kallimaDemoSecret_notForProduction_01";
+/** The secret a rotation issued: the app is started holding it beside the old one. */
+const ROTATED_SECRET = "whsec_exampleLambdaRotatedSecret_0123456789";
 
 /** Starts `src/main.ts` as its own process on a free port and waits for the ready line. */
 const start = (env: Record<string, string | undefined>) =>
@@ -33,7 +35,8 @@ const ran = (url: string) => handledEvents(`${url}/kallima-events`);
 describe("examples/lambda, started as a process", () => {
   let app: RunningExample;
   beforeAll(async () => {
-    app = await start({ KALLIMA_WEBHOOK_SECRET: SECRET });
+    // During a rotation: the new secret beside the old one, comma-separated.
+    app = await start({ KALLIMA_WEBHOOK_SECRET: `${ROTATED_SECRET}, ${SECRET}` });
   }, 30_000);
   afterAll(() => app?.stop());
 
@@ -62,6 +65,14 @@ describe("examples/lambda, started as a process", () => {
     expect(response.status).toBe(401);
     expect(response.body).toMatchObject({ error: { code: "timestamp_too_old" } });
     expect((await ran(app.url)).map((e) => e.id)).not.toContain(event.id);
+  });
+
+  it("accepts a delivery signed with either of its comma-separated secrets", async () => {
+    for (const secret of [ROTATED_SECRET, SECRET]) {
+      const event = jobCompletedEvent();
+      expect((await deliver(app.url, event, { secret })).status).toBe(200);
+      expect(await ran(app.url)).toContainEqual({ id: event.id, type: "job.completed" });
+    }
   });
 
   it("rejects a delivery signed with another secret", async () => {
