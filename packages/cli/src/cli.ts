@@ -18,6 +18,7 @@ import {
   SIGNATURE_FORMATS,
   type SignatureFormat,
 } from "./formats.js";
+import { registerQueueCommands } from "./queue-command.js";
 import { curlCommand, inferSignatureFormat, signBody, verifyBody } from "./signing.js";
 
 /** Where the CLI reads and writes; the real process streams by default. */
@@ -476,6 +477,8 @@ function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
         await runVerify(file, flags, command.getOptionValueSource("format") !== "default", io),
       ),
     );
+
+  registerQueueCommands(program, { stdout: io.stdout, setExit });
 
   return program;
 }
