@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerContractCases } from "./contract.js";
-import { type ConformanceQueue, registerQueueModeCases } from "./queue-mode.js";
+import { registerQueueModeCases } from "./queue-mode.js";
 import {
   CONFORMANCE_SECRET,
   type ConformanceRequest,
@@ -50,8 +50,11 @@ export interface ConformanceOptions {
   logger?: ConformanceLogger | false;
   onDelivery?: (record: ConformanceDeliveryRecord) => unknown;
   instrumentation?: ConformanceInstrumentation;
-  /** Queue mode (the core's `queue` option). */
-  queue?: ConformanceQueue;
+  /**
+   * Queue mode (the core's `queue` option): a {@link ConformanceQueue}, typed `never` so that these
+   * options stay assignable to every adapter's own option type.
+   */
+  queue?: never;
 }
 
 /** A delivery record as `onDelivery` gets it, as far as this suite relies on it. */

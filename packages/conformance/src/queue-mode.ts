@@ -45,7 +45,10 @@ function recordingQueue() {
  */
 export function registerQueueModeCases(mount: Mount): void {
   // The queue dedupes in queue mode: no idempotency store beside it.
-  const queueMode = (queue: ConformanceQueue) => ({ queue, idempotency: undefined });
+  const queueMode = (queue: ConformanceQueue) => ({
+    queue: queue as never,
+    idempotency: undefined,
+  });
 
   it("queue mode: stores the verified delivery and answers 202 queued, then duplicate", async () => {
     const { queue, stored } = recordingQueue();

@@ -7,6 +7,7 @@ import { ChildGroup } from "./children.js";
 import { describeReport, runDemo } from "./demo.js";
 import { FRAMEWORKS } from "./frameworks.js";
 import { painter } from "./output.js";
+import { runQueueDemo } from "./queue-demo.js";
 
 const USAGE = `Usage: pnpm demo [-- options]
 
@@ -127,9 +128,10 @@ async function main(): Promise<number> {
     });
     await group.stopAll();
     process.stdout.write(`\n${describeReport(report, paint)}`);
+    const queued = await runQueueDemo(process.stdout, paint);
     const took = Math.round((Date.now() - started) / 1000);
     process.stdout.write(`${paint.dim(`finished in ${took} s; every example stopped.`)}\n`);
-    return report.ok ? 0 : 1;
+    return report.ok && queued ? 0 : 1;
   } finally {
     await group.stopAll();
   }

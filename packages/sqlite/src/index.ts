@@ -154,6 +154,41 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
   );
   const prune = db.prepare("delete from kallima_webhook_jobs where state = 'done' and done_at < ?");
 
+  // Group commit: enqueues that arrive in the same turn of the event loop share one transaction,
+  // so one fsync covers them all. Each caller still resolves only after that commit.
+  interface Pending {
+    delivery: QueuedDelivery;
+    resolve(outcome: EnqueueOutcome): void;
+    reject(error: unknown): void;
+  }
+  let pending: Pending[] = [];
+  const insertAll = db.transaction((batch: Pending[]) =>
+    batch.map(({ delivery }) =>
+      insert.run(
+        delivery.eventId,
+        delivery.eventType,
+        delivery.rawBody,
+        JSON.stringify(delivery.headers),
+        delivery.receivedAt,
+        Date.now(),
+      ).changes === 1
+        ? ("queued" as const)
+        : ("duplicate" as const),
+    ),
+  );
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    try {
+      open();
+      const outcomes = insertAll(batch);
+      for (const [index, item] of batch.entries()) item.resolve(outcomes[index]!);
+      if (outcomes.includes("queued")) wake();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  };
+
   const wakers = new Set<() => void>();
   let closed = false;
   const open = () => {
@@ -204,21 +239,10 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
   return {
     path: options.path,
     enqueue(delivery): Promise<EnqueueOutcome> {
-      try {
-        open();
-        const { changes } = insert.run(
-          delivery.eventId,
-          delivery.eventType,
-          delivery.rawBody,
-          JSON.stringify(delivery.headers),
-          delivery.receivedAt,
-          Date.now(),
-        );
-        if (changes === 1) wake();
-        return Promise.resolve(changes === 1 ? "queued" : "duplicate");
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      return new Promise((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ delivery, resolve, reject });
+      });
     },
     consume(processor, consumeOptions) {
       open();
@@ -285,6 +309,7 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
       }
     },
     close(): Promise<void> {
+      if (pending.length > 0) flush();
       if (!closed) {
         closed = true;
         db.close();
