@@ -112,12 +112,18 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
   // A commit is on disk before enqueue resolves: the 202 survives a power cut, not only a kill.
   db.pragma("synchronous = FULL");
   db.exec(SCHEMA);
+  // The worker's own connection commits without waiting for the disk: a power cut may forget a
+  // lease or a done mark (the job then runs again, at-least-once), never an acknowledged job.
+  // A kill -9 forgets nothing either way: the commit is in the WAL before the call returns.
+  const work = new Database(options.path);
+  work.pragma("busy_timeout = 5000");
+  work.pragma("synchronous = NORMAL");
 
   const insert = db.prepare(
     `insert into kallima_webhook_jobs (event_id, event_type, raw_body, headers, received_at, state, due_at)
      values (?, ?, ?, ?, ?, 'waiting', ?) on conflict (event_id) do nothing`,
   );
-  const takeNext = db.prepare(
+  const takeNext = work.prepare(
     `update kallima_webhook_jobs
         set state = 'active', attempt = attempt + 1, lease_token = ?, lease_until = ?
       where event_id = (
@@ -127,16 +133,16 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
          order by due_at limit 1)
       returning event_id, event_type, raw_body, headers, received_at, attempt, lease_token`,
   );
-  const markDone = db.prepare(
+  const markDone = work.prepare(
     `update kallima_webhook_jobs set state = 'done', done_at = ?, lease_token = null, lease_until = null
       where event_id = ? and state = 'active' and lease_token = ?`,
   );
-  const markFailed = db.prepare(
+  const markFailed = work.prepare(
     `update kallima_webhook_jobs
         set state = ?, due_at = ?, last_error = ?, failed_at = ?, lease_token = null, lease_until = null
       where event_id = ? and state = 'active' and lease_token = ?`,
   );
-  const renewLease = db.prepare(
+  const renewLease = work.prepare(
     `update kallima_webhook_jobs set lease_until = ?
       where event_id = ? and state = 'active' and lease_token = ?`,
   );
@@ -152,7 +158,9 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
         set state = 'waiting', attempt = 0, due_at = ?, last_error = null, failed_at = null, done_at = null
       where event_id = ? and state in ('dead', 'done')`,
   );
-  const prune = db.prepare("delete from kallima_webhook_jobs where state = 'done' and done_at < ?");
+  const prune = work.prepare(
+    "delete from kallima_webhook_jobs where state = 'done' and done_at < ?",
+  );
 
   // Group commit: enqueues that arrive in the same turn of the event loop share one transaction,
   // so one fsync covers them all. Each caller still resolves only after that commit.
@@ -313,6 +321,7 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
       if (!closed) {
         closed = true;
         db.close();
+        work.close();
       }
       return Promise.resolve();
     },
