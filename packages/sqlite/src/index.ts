@@ -11,7 +11,7 @@ import {
   type QueueStats,
   type WebhookQueue,
 } from "@kallima/webhooks/queue";
-import Database from "better-sqlite3";
+import { openConnection } from "./engine.js";
 
 /** Options of {@link sqliteQueue}. */
 export interface SqliteQueueOptions {
@@ -105,19 +105,19 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
   const pollMs = positive("pollMs", options.pollMs, 100);
   const doneTtlMs = positive("doneTtlSeconds", options.doneTtlSeconds, 72 * 60 * 60) * 1000;
 
-  const db = new Database(options.path);
+  const db = openConnection(options.path);
   // Several processes write the file: wait for a lock instead of failing at once.
-  db.pragma("busy_timeout = 5000");
-  db.pragma("journal_mode = WAL");
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA journal_mode = WAL");
   // A commit is on disk before enqueue resolves: the 202 survives a power cut, not only a kill.
-  db.pragma("synchronous = FULL");
+  db.exec("PRAGMA synchronous = FULL");
   db.exec(SCHEMA);
   // The worker's own connection commits without waiting for the disk: a power cut may forget a
   // lease or a done mark (the job then runs again, at-least-once), never an acknowledged job.
   // A kill -9 forgets nothing either way: the commit is in the WAL before the call returns.
-  const work = new Database(options.path);
-  work.pragma("busy_timeout = 5000");
-  work.pragma("synchronous = NORMAL");
+  const work = openConnection(options.path);
+  work.exec("PRAGMA busy_timeout = 5000");
+  work.exec("PRAGMA synchronous = NORMAL");
 
   const insert = db.prepare(
     `insert into kallima_webhook_jobs (event_id, event_type, raw_body, headers, received_at, state, due_at)
@@ -170,20 +170,18 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
     reject(error: unknown): void;
   }
   let pending: Pending[] = [];
-  const insertAll = db.transaction((batch: Pending[]) =>
-    batch.map(({ delivery }) =>
-      insert.run(
-        delivery.eventId,
-        delivery.eventType,
-        delivery.rawBody,
-        JSON.stringify(delivery.headers),
-        delivery.receivedAt,
-        Date.now(),
-      ).changes === 1
-        ? ("queued" as const)
-        : ("duplicate" as const),
-    ),
-  );
+  const insertOne = ({ delivery }: Pending): EnqueueOutcome => {
+    const { changes } = insert.run(
+      delivery.eventId,
+      delivery.eventType,
+      delivery.rawBody,
+      JSON.stringify(delivery.headers),
+      delivery.receivedAt,
+      Date.now(),
+    );
+    return Number(changes) === 1 ? "queued" : "duplicate";
+  };
+  const insertAll = (batch: Pending[]) => db.transaction(() => batch.map(insertOne));
   const flush = () => {
     const batch = pending;
     pending = [];
@@ -309,9 +307,9 @@ export function sqliteQueue(options: SqliteQueueOptions): SqliteWebhookQueue {
     replay(eventId): Promise<boolean> {
       try {
         open();
-        const { changes } = replayOne.run(Date.now(), eventId);
-        if (changes === 1) wake();
-        return Promise.resolve(changes === 1);
+        const replayed = Number(replayOne.run(Date.now(), eventId).changes) === 1;
+        if (replayed) wake();
+        return Promise.resolve(replayed);
       } catch (error) {
         return Promise.reject(error);
       }
