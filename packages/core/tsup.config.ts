@@ -7,6 +7,7 @@ export default definePackageBuild({
     adapter: "src/adapter.ts",
     testing: "src/testing.ts",
     otel: "src/otel.ts",
+    queue: "src/queue.ts",
     "crypto/node": "src/crypto/node.ts",
     "crypto/web": "src/crypto/web.ts",
   },
@@ -19,6 +20,7 @@ export default definePackageBuild({
       adapter: "src/adapter.ts",
       testing: "src/testing.ts",
       otel: "src/otel.ts",
+      queue: "src/queue.ts",
     },
   },
   // Resolved per runtime by package.json "imports": node:crypto on Node, Web Crypto elsewhere.

@@ -1,5 +1,6 @@
 import type { FrameworkResult } from "./http/index.js";
 import { median } from "./measure.js";
+import { renderQueue } from "./queue/index.js";
 import type { BenchResults } from "./run.js";
 import {
   CORE_HANDLE,
@@ -404,6 +405,7 @@ export function renderMarkdown(results: BenchResults, notes: string[] = []): str
       `The store held ${m.storeSizeAfter.toLocaleString("en-US")} ids at the end and never more than its bound. Filling it cost about ${Math.round(m.bytesPerEntry)} bytes per id; the ${(m.events - m.maxEntries).toLocaleString("en-US")} events after that added ${kib(m.growthAfterFull)} (allowed: ${kib(m.slackBytes)} of GC noise), where keeping their ids would have cost about ${mib((m.events - m.maxEntries) * m.bytesPerEntry)}.`,
     );
   }
+  out.push(...renderQueue(results.queue));
   if (notes.length > 0) out.push("", "## Notes", "", ...notes);
   return `${out.join("\n")}\n`;
 }

@@ -5,9 +5,10 @@ import { benchHttp, FRAMEWORKS, type Framework, type FrameworkResult } from "./h
 import { type HttpSettings, PACKAGE_DIR } from "./http/load.js";
 import type { MeasureSettings } from "./measure.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
+import { benchQueue, type QueueBenchResult } from "./queue/index.js";
 import { benchHandle, benchVerification, type SizeResult } from "./verification.js";
 
-export const PARTS = ["verification", "handle", "http", "memory"] as const;
+export const PARTS = ["verification", "handle", "http", "memory", "queue"] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -24,6 +25,7 @@ export interface BenchSettings {
   measure: MeasureSettings;
   http: HttpSettings;
   memory: { events: number; maxEntries?: number };
+  queue: { jobs: number; concurrency: number };
 }
 
 export interface BenchResults {
@@ -46,6 +48,7 @@ export interface BenchResults {
   handle?: SizeResult[];
   http?: FrameworkResult[];
   memory?: MemoryResult;
+  queue?: QueueBenchResult;
 }
 
 export function settingsFor(smoke: boolean): BenchSettings {
@@ -62,6 +65,7 @@ export function settingsFor(smoke: boolean): BenchSettings {
         amount: 20,
       },
       memory: { events: 3000, maxEntries: 500 },
+      queue: { jobs: 50, concurrency: 4 },
     };
   }
   return {
@@ -78,6 +82,7 @@ export function settingsFor(smoke: boolean): BenchSettings {
       poolSize: 12_000,
     },
     memory: { events: 100_000 },
+    queue: { jobs: 5_000, concurrency: 16 },
   };
 }
 
@@ -157,6 +162,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         `heap +${(m.growthAfterFull / 1024).toFixed(0)} KiB after the store was full (${m.withinBound ? "within bound" : "NOT within bound"})`,
     );
     if (!m.withinBound) throw new Error("The memory store grew past its configured bound.");
+  }
+  if (parts.includes("queue")) {
+    log("## 5. queue mode");
+    results.queue = await benchQueue({ http: settings.http, ...settings.queue }, log);
   }
   results.meta.durationSeconds = Math.round((performance.now() - started) / 100) / 10;
   return results;

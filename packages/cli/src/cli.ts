@@ -20,6 +20,7 @@ import {
   SIGNATURE_FORMATS,
   type SignatureFormat,
 } from "./formats.js";
+import { registerQueueCommands } from "./queue-command.js";
 import { curlCommand, inferSignatureFormat, signBody, verifyBody } from "./signing.js";
 
 /** Where the CLI reads and writes; the real process streams by default. */
@@ -486,6 +487,7 @@ function buildProgram(io: CliIO, setExit: (code: number) => void, jsonErrors: bo
     setExit,
   });
   registerDevCommands(program, io, setExit);
+  registerQueueCommands(program, { stdout: io.stdout, setExit });
 
   return program;
 }

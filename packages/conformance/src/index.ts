@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerContractCases } from "./contract.js";
+import { registerQueueModeCases } from "./queue-mode.js";
 import {
   CONFORMANCE_SECRET,
   type ConformanceRequest,
@@ -9,6 +10,7 @@ import {
 } from "./signer.js";
 
 export { expectExportParity } from "./contract.js";
+export type { ConformanceQueue, ConformanceQueuedDelivery } from "./queue-mode.js";
 export {
   CONFORMANCE_SECRET,
   type ConformanceRequest,
@@ -48,6 +50,11 @@ export interface ConformanceOptions {
   logger?: ConformanceLogger | false;
   onDelivery?: (record: ConformanceDeliveryRecord) => unknown;
   instrumentation?: ConformanceInstrumentation;
+  /**
+   * Queue mode (the core's `queue` option): a {@link ConformanceQueue}, typed `never` so that these
+   * options stay assignable to every adapter's own option type.
+   */
+  queue?: never;
 }
 
 /** A delivery record as `onDelivery` gets it, as far as this suite relies on it. */
@@ -521,6 +528,8 @@ export function runConformanceSuite(name: string, target: ConformanceTarget): vo
       }
       expect(seen).toEqual(["start handle", "verify", "claim", "handler", "end handled 200"]);
     });
+
+    registerQueueModeCases(mount);
 
     it("never echoes the secret or the body in an error answer", async () => {
       const app = await mount({ "job.completed": () => {} });

@@ -36,7 +36,8 @@ export type WebhookErrorCode =
   | "raw_body_unavailable"
   | "handler_failed"
   | "handler_timeout"
-  | "idempotency_store_unavailable";
+  | "idempotency_store_unavailable"
+  | "queue_unavailable";
 
 /**
  * Base class of every error this library throws. Each has a stable `code`.
@@ -180,5 +181,19 @@ export class IdempotencyStoreError extends KallimaWebhookError {
       cause,
     });
     this.name = "IdempotencyStoreError";
+  }
+}
+
+/**
+ * Queue mode could not store a verified delivery (the queue engine failed or did not answer in
+ * time); `cause` holds why. Answered 503 with `Retry-After`, so the sender retries and nothing is
+ * lost.
+ */
+export class QueueUnavailableError extends KallimaWebhookError {
+  declare readonly code: "queue_unavailable";
+
+  constructor(cause: unknown) {
+    super("queue_unavailable", "The queue did not accept the delivery.", { cause });
+    this.name = "QueueUnavailableError";
   }
 }

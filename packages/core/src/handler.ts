@@ -25,6 +25,8 @@ import {
   type DeliveryTracker,
   type WebhookInstrumentation,
 } from "./observe.js";
+import type { WebhookQueue } from "./queue/driver.js";
+import { createEnqueuer } from "./queue/enqueue.js";
 import { errorResult, methodNotAllowedResult, toResponse, type WebhookResult } from "./result.js";
 import { createVerifierSource, type SecretOption } from "./secrets.js";
 import type {
@@ -113,6 +115,14 @@ export interface WebhookHandlerOptions<TContext = unknown>
    * or any {@link WebhookInstrumentation}. Nothing is measured when it is absent.
    */
   instrumentation?: WebhookInstrumentation;
+  /**
+   * Queue mode: verified deliveries are stored in this queue (raw body and headers, keyed by
+   * event id) and answered 202 `queued` once it holds them; `createKallimaWorker` runs the
+   * handlers. A repeat of a known id is answered 200 `duplicate`; a queue fault, 503 with
+   * `Retry-After`. The queue dedupes, so `on`, `onUnhandled` and `idempotency` belong to the
+   * worker and are refused here.
+   */
+  queue?: WebhookQueue;
 }
 
 /** Reads the exact body bytes, refusing (with `PayloadTooLargeError`) more than `maxBytes`. */
@@ -193,6 +203,31 @@ function validateDeadline(value: unknown): number {
   return deadlineMs;
 }
 
+/** Queue mode runs handlers in the worker only: options that would run or dedupe here are refused. */
+function checkQueueMode(options: WebhookHandlerOptions<never>): void {
+  const queue = options.queue as Partial<WebhookQueue> | null;
+  if (typeof queue !== "object" || queue === null || typeof queue.enqueue !== "function") {
+    throw new WebhookConfigError(
+      "invalid_option",
+      "queue must be a queue driver (an object with enqueue), such as sqliteQueue() or bullmqQueue().",
+    );
+  }
+  const handlers = Object.keys(options.on ?? {}).length > 0 || options.onUnhandled !== undefined;
+  if (handlers || options.idempotency !== undefined) {
+    throw new WebhookConfigError(
+      "invalid_option",
+      `In queue mode the worker runs the handlers and the queue dedupes: pass ${
+        handlers ? "on and onUnhandled" : "idempotency"
+      } to createKallimaWorker instead, or drop queue to run them inline.`,
+    );
+  }
+}
+
+/** A verification outcome, with the body bytes queue mode stores. */
+type VerifiedRequest =
+  | (Extract<VerifyRequestOutcome, { ok: true }> & { rawBody: RawBody })
+  | Extract<VerifyRequestOutcome, { ok: false }>;
+
 function asWebhookError(error: unknown): KallimaWebhookError | undefined {
   return error instanceof KallimaWebhookError ? error : undefined;
 }
@@ -265,6 +300,8 @@ export function buildWebhookHandler<TContext = unknown>(
     throw new WebhookConfigError("invalid_option", "onError must be a function.");
   }
   const unhandled = onUnhandled ? [onUnhandled as AnyEventHandler] : undefined;
+  const { queue } = options;
+  if (queue !== undefined) checkQueueMode(options);
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
   const store = idempotency ? (idempotency.store ?? memoryStore()) : undefined;
   const deadlineMs = validateDeadline(options.deadlineMs);
@@ -287,6 +324,15 @@ export function buildWebhookHandler<TContext = unknown>(
   };
   const fail = resultReporter(report);
 
+  const enqueue =
+    queue === undefined
+      ? undefined
+      : createEnqueuer({
+          queue,
+          deadlineMs,
+          report,
+          now: typeof options.now === "function" ? options.now : Date.now,
+        });
   const dispatch = createDispatcher({
     registry,
     unhandled,
@@ -318,7 +364,7 @@ export function buildWebhookHandler<TContext = unknown>(
   const verifyRequest = async (
     request: WebhookRequest<TContext>,
     observation?: DeliveryObservation,
-  ): Promise<VerifyRequestOutcome> => {
+  ): Promise<VerifiedRequest> => {
     try {
       const pending = readBody(request.rawBody);
       const rawBody = isPromiseLike(pending) ? await pending : pending;
@@ -330,7 +376,7 @@ export function buildWebhookHandler<TContext = unknown>(
       const delivery = await (observation
         ? observation.step({ name: "verify" }, () => verifyBody(request, rawBody))
         : verifyBody(request, rawBody));
-      return { ok: true, event: delivery.event, delivery };
+      return { ok: true, event: delivery.event, delivery, rawBody };
     } catch (error) {
       const known = asWebhookError(error);
       if (!known) throw error;
@@ -354,7 +400,9 @@ export function buildWebhookHandler<TContext = unknown>(
         const verified = await verifyRequest(request, tracker?.observation);
         if (verified.ok) {
           tracker?.verified(verified.delivery);
-          result = await dispatch(verified.event, request.context, tracker?.observation);
+          result = enqueue
+            ? await enqueue(verified.event, verified.rawBody, request.headers)
+            : await dispatch(verified.event, request.context, tracker?.observation);
           result.secretIndex = verified.delivery.secretIndex;
           result.format = verified.delivery.format;
         } else {

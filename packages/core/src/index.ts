@@ -11,6 +11,7 @@ export {
   IdempotencyStoreError,
   KallimaWebhookError,
   PayloadTooLargeError,
+  QueueUnavailableError,
   RawBodyUnavailableError,
   RequestAbortedError,
   VERIFICATION_ERROR_CODES,
@@ -82,8 +83,26 @@ export type {
   DeliveryStep,
   WebhookInstrumentation,
 } from "./observe.js";
+export type { BackoffOptions } from "./queue/backoff.js";
+export type {
+  DeadLetter,
+  DeadLetterFilter,
+  EnqueueOutcome,
+  QueuedDelivery,
+  QueueJobState,
+  QueueStats,
+  WebhookQueue,
+} from "./queue/driver.js";
+export {
+  createKallimaWorker,
+  type KallimaWorker,
+  type KallimaWorkerOptions,
+  type WorkerFailureContext,
+  type WorkerJobContext,
+} from "./queue/worker.js";
 export {
   RETRY_AFTER_IN_PROGRESS_SECONDS,
+  RETRY_AFTER_QUEUE_SECONDS,
   RETRY_AFTER_STORE_SECONDS,
   RETRY_AFTER_TIMEOUT_SECONDS,
   statusForCode,

@@ -24,7 +24,11 @@ export type WebhookOutcome =
   /** The idempotency store failed; handlers did not run. */
   | "store_unavailable"
   /** A handler outlived `deadlineMs`: answered 503, it goes on running and keeps its claim. */
-  | "handler_timeout";
+  | "handler_timeout"
+  /** Queue mode: stored in the queue (answered 202); a worker runs the handlers. */
+  | "queued"
+  /** Queue mode: the queue did not accept it; answered 503, nothing was stored. */
+  | "queue_unavailable";
 
 /**
  * A framework-neutral answer: adapters copy `status`, `headers` and `body` to their response.
@@ -57,6 +61,8 @@ export const RETRY_AFTER_IN_PROGRESS_SECONDS = 10;
 export const RETRY_AFTER_STORE_SECONDS = 30;
 /** Seconds a sender should wait before retrying a delivery whose handler outlived its deadline. */
 export const RETRY_AFTER_TIMEOUT_SECONDS = 30;
+/** Seconds a sender should wait before retrying when the queue did not accept a delivery. */
+export const RETRY_AFTER_QUEUE_SECONDS = 30;
 
 const STATUS_BY_CODE: Record<WebhookErrorCode, number> = {
   missing_signature: 400,
@@ -75,6 +81,7 @@ const STATUS_BY_CODE: Record<WebhookErrorCode, number> = {
   invalid_tolerance: 500,
   invalid_option: 500,
   idempotency_store_unavailable: 503,
+  queue_unavailable: 503,
 };
 
 const JSON_HEADERS = {
@@ -98,15 +105,16 @@ const ACCEPTED_BODIES = {
   handled: JSON.stringify({ received: true, outcome: "handled" }),
   unhandled: JSON.stringify({ received: true, outcome: "unhandled" }),
   duplicate: JSON.stringify({ received: true, outcome: "duplicate" }),
+  queued: JSON.stringify({ received: true, outcome: "queued" }),
 } as const;
 
-/** A 2xx answer for a verified event. */
+/** A 2xx answer for a verified event: 202 once queued (a worker runs it later), 200 otherwise. */
 export function acceptedResult(
-  outcome: "handled" | "unhandled" | "duplicate",
+  outcome: "handled" | "unhandled" | "duplicate" | "queued",
   event: VerifiedKallimaEvent,
 ): WebhookResult {
   return {
-    status: 200,
+    status: outcome === "queued" ? 202 : 200,
     headers: { ...JSON_HEADERS },
     body: ACCEPTED_BODIES[outcome],
     outcome,
@@ -120,7 +128,7 @@ export function acceptedResult(
  */
 export function errorResult(
   error: KallimaWebhookError,
-  outcome: Exclude<WebhookOutcome, "handled" | "unhandled" | "duplicate"> = "rejected",
+  outcome: Exclude<WebhookOutcome, "handled" | "unhandled" | "duplicate" | "queued"> = "rejected",
   event?: VerifiedKallimaEvent,
 ): WebhookResult & { error: KallimaWebhookError } {
   const headers: Record<string, string> = { ...JSON_HEADERS };
@@ -128,6 +136,8 @@ export function errorResult(
     headers["retry-after"] = String(RETRY_AFTER_STORE_SECONDS);
   } else if (error.code === "handler_timeout") {
     headers["retry-after"] = String(RETRY_AFTER_TIMEOUT_SECONDS);
+  } else if (error.code === "queue_unavailable") {
+    headers["retry-after"] = String(RETRY_AFTER_QUEUE_SECONDS);
   }
   return {
     status: statusForCode(error.code),

@@ -8,6 +8,7 @@ import { describeReport, runDemo } from "./demo.js";
 import { runDevServerDemo } from "./dev-server-demo.js";
 import { FRAMEWORKS } from "./frameworks.js";
 import { painter } from "./output.js";
+import { runQueueDemo } from "./queue-demo.js";
 
 const USAGE = `Usage: pnpm demo [-- options]
 
@@ -139,9 +140,10 @@ async function main(): Promise<number> {
       out: process.stdout,
       paint,
     });
+    const queued = await runQueueDemo(process.stdout, paint);
     const took = Math.round((Date.now() - started) / 1000);
     process.stdout.write(`${paint.dim(`finished in ${took} s; every example stopped.`)}\n`);
-    return report.ok && dev.ok ? 0 : 1;
+    return report.ok && dev.ok && queued ? 0 : 1;
   } finally {
     await group.stopAll();
   }

@@ -1,0 +1,7 @@
+import { definePackageBuild } from "../../tsup.package.js";
+
+export default definePackageBuild({
+  entry: { index: "src/index.ts" },
+  platform: "node",
+  removeNodeProtocol: false,
+});
