@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEvent, signPayload } from "@kallima/webhooks/testing";
 import { eventually } from "@kallima/webhooks-conformance/queue-driver";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bullmqQueue } from "./index.js";
 import { type ProcessOptions, QueueProcess, readRuns } from "./test-support/processes.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const SECRET = "whsec_bullmqFleetTests000000000000000000";
 const available = redisServerAvailable();
