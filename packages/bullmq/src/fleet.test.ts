@@ -4,10 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEvent, signPayload } from "@kallima/webhooks/testing";
 import { eventually } from "@kallima/webhooks-conformance/queue-driver";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bullmqQueue } from "./index.js";
-import { type ProcessOptions, QueueProcess, readRuns } from "./test-support/processes.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
+import {
+  type ProcessOptions,
+  type QueueProcess,
+  readRuns,
+  startQueueProcess,
+} from "./test-support/processes.js";
 
 const SECRET = "whsec_bullmqFleetTests000000000000000000";
 const available = redisServerAvailable();
@@ -31,7 +36,7 @@ function fleet() {
   const name = `fleet-${randomUUID()}`;
   const log = join(dir, `${name}.log`);
   const start = async (role: ProcessOptions["role"], extra: Partial<ProcessOptions> = {}) => {
-    const child = await QueueProcess.start({
+    const child = await startQueueProcess({
       role,
       redisPort: server.port,
       queueName: name,

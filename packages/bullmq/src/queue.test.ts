@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { runQueueDriverSuite } from "@kallima/webhooks-conformance/queue-driver";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bullmqQueue, jobIdOf } from "./index.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const available = redisServerAvailable();
 let server: RedisServer;

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { createKallimaWorker, type WebhookQueue } from "@kallima/webhooks";
 import { bullmqQueue } from "@kallima/webhooks-bullmq";
 import { eventually, queuedDelivery } from "@kallima/webhooks-conformance/queue-driver";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { sqliteQueue } from "@kallima/webhooks-sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./index.js";
 import { parseSince, redisConnectionOf } from "./queue-command.js";
-import { RedisServer, redisServerAvailable } from "./queue-redis-server.js";
 import { captureIO } from "./test-support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kallima-cli-queue-"));

@@ -3,6 +3,7 @@
 // hash slots (CROSSSLOT), even on one node. So every script the store sends must pass here.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { runIdempotencyStoreSuite } from "@kallima/webhooks-conformance/store";
 import { Cluster } from "ioredis";
 import { createCluster } from "redis";
@@ -11,7 +12,6 @@ import { type RedisStoreClient, redisStore } from "./index.js";
 import { tombstoneKey } from "./keys.js";
 import { connectClient, type TestClient } from "./test-support/clients.js";
 import { faultyClient } from "./test-support/faulty-client.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const available = redisServerAvailable();
 const ignore = () => {};

@@ -9,10 +9,10 @@ import {
   eventBody,
   signDelivery,
 } from "@kallima/webhooks-conformance";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectClient, type TestClient } from "./test-support/clients.js";
 import { Receiver, removeReceiverBundle } from "./test-support/receivers.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const available = redisServerAvailable();
 

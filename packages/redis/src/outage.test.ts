@@ -10,6 +10,7 @@ import {
   eventBody,
   signDelivery,
 } from "@kallima/webhooks-conformance";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStoreTimeoutError, redisStore } from "./index.js";
 import {
@@ -20,7 +21,6 @@ import {
   timesOutSentCommands,
 } from "./test-support/clients.js";
 import { startNodeApp } from "./test-support/http.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const available = redisServerAvailable();
 

@@ -9,6 +9,7 @@ import {
   type WebhookHandlerOptions,
 } from "@kallima/webhooks";
 import { runConformanceSuite } from "@kallima/webhooks-conformance";
+import { RedisServer, redisServerAvailable } from "@kallima/webhooks-conformance/redis-server";
 import { runIdempotencyStoreSuite } from "@kallima/webhooks-conformance/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_KEY_PREFIX, type RedisStoreClient, redisStore } from "./index.js";
@@ -16,7 +17,6 @@ import { tombstoneKey } from "./keys.js";
 import { CLIENT_KINDS, connectClient, type TestClient } from "./test-support/clients.js";
 import { type Fault, faultyClient } from "./test-support/faulty-client.js";
 import { startNodeApp } from "./test-support/http.js";
-import { RedisServer, redisServerAvailable } from "./test-support/redis-server.js";
 
 const available = redisServerAvailable();
 

@@ -6,7 +6,12 @@ import { createEvent, signPayload } from "@kallima/webhooks/testing";
 import { eventually } from "@kallima/webhooks-conformance/queue-driver";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { sqliteQueue } from "./index.js";
-import { QueueProcess, readRuns } from "./test-support/processes.js";
+import {
+  type ProcessOptions,
+  type QueueProcess,
+  readRuns,
+  startQueueProcess,
+} from "./test-support/processes.js";
 
 const SECRET = "whsec_sqliteCrashTests000000000000000000";
 const dir = mkdtempSync(join(tmpdir(), "kallima-sqlite-crash-"));
@@ -22,8 +27,8 @@ function files() {
   return { queuePath: join(dir, `${name}.db`), log: join(dir, `${name}.log`) };
 }
 
-async function start(options: Parameters<typeof QueueProcess.start>[0]) {
-  const child = await QueueProcess.start(options);
+async function start(options: ProcessOptions) {
+  const child = await startQueueProcess(options);
   running.push(child);
   return child;
 }

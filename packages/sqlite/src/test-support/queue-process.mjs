@@ -1,16 +1,10 @@
 // A receiver and/or worker process on one SQLite queue file, for the crash tests. ROLE says
-// which: "receiver" (HTTP on a free port, prints READY <port>), "worker", or "both". Every
-// handler run appends {eventId, attempt, pid} to LOG: the tests' oracle. The event's data says
-// how the handler behaves:
-//   { mode: "crash" }       kills this process (SIGKILL) mid-handler on attempt 1;
-//   { mode: "fail-twice" }  throws on attempts 1 and 2;
-//   { mode: "poison" }      always throws, unless FIXED=1;
-//   { delayMs }             holds the handler open that long.
-import { appendFileSync } from "node:fs";
+// which: "receiver" (HTTP on a free port, prints READY <port>), "worker", or "both". The
+// handler (faultInjectingHandler) logs every run to LOG and misbehaves as the event's data says.
 import { createServer } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createKallimaWorker, createWebhookHandler } from "@kallima/webhooks";
 import { handleNodeRequest } from "@kallima/webhooks/node";
+import { faultInjectingHandler } from "@kallima/webhooks-conformance/queue-fault-handler";
 import { sqliteQueue } from "@kallima/webhooks-sqlite";
 
 const { ROLE, QUEUE_PATH, SECRET, LOG, LEASE_SECONDS, FIXED, CONCURRENCY } = process.env;
@@ -24,21 +18,13 @@ const queue = sqliteQueue({
 });
 
 if (ROLE === "worker" || ROLE === "both") {
-  const run = async (event, { attempt }) => {
-    appendFileSync(LOG, `${JSON.stringify({ eventId: event.id, attempt, pid: process.pid })}\n`);
-    const { mode, delayMs } = event.data;
-    if (mode === "crash" && attempt === 1) process.kill(process.pid, "SIGKILL");
-    if (mode === "fail-twice" && attempt < 3) throw new Error(`fails on attempt ${attempt}`);
-    if (mode === "poison" && FIXED !== "1") throw new Error("poison event");
-    if (delayMs) await sleep(delayMs);
-  };
   createKallimaWorker({
     queue,
     logger: false,
     attempts: 3,
     concurrency: Number(CONCURRENCY ?? 4),
     backoff: { initialMs: 50, maxMs: 100 },
-    on: { "job.completed": run },
+    on: { "job.completed": faultInjectingHandler({ log: LOG, fixed: FIXED === "1" }) },
   });
   console.log("WORKING");
 }

@@ -10,17 +10,24 @@ const BINARY = process.env.REDIS_SERVER_BIN ?? "redis-server";
 /**
  * True when a `redis-server` can be run. Outside CI a missing server skips the Redis tests with
  * a loud warning; in CI (`CI` set) it throws, so that a skipped suite can never pass for green.
+ * Shared by every package whose tests need a real Redis (redis store, BullMQ queue, CLI).
+ *
+ * @example
+ * ```ts
+ * const available = redisServerAvailable();
+ * describe.skipIf(!available)("against a real redis-server", () => { ... });
+ * ```
  */
 export function redisServerAvailable(): boolean {
   const probe = spawnSync(BINARY, ["--version"], { encoding: "utf8" });
   if (probe.status === 0) return true;
   const reason = probe.error ? probe.error.message : probe.stderr;
-  const message = `@kallima/webhooks-redis: cannot run "${BINARY}" (${reason.trim()}). Install it with \`apt-get install -y redis-server\` (or \`brew install redis\`), or point REDIS_SERVER_BIN at it.`;
+  const message = `cannot run "${BINARY}" (${reason.trim()}). Install it with \`apt-get install -y redis-server\` (or \`brew install redis\`), or point REDIS_SERVER_BIN at it.`;
   const ci = process.env.CI;
   if (ci && ci !== "0" && ci.toLowerCase() !== "false")
     throw new Error(`${message} CI is set, so the Redis tests fail instead of skipping.`);
   const line = "!".repeat(100);
-  console.warn(`\n${line}\n${message}\nTHE REDIS STORE TESTS ARE SKIPPED.\n${line}\n`);
+  console.warn(`\n${line}\n${message}\nTHE TESTS THAT NEED A REDIS SERVER ARE SKIPPED.\n${line}\n`);
   return false;
 }
 
