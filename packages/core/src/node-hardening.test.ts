@@ -281,3 +281,19 @@ describe("handleNodeRequest on a real server", () => {
     await stillServes(target);
   });
 });
+
+describe("prepareResultResponse on an injected request (no real socket)", () => {
+  it("answers an unread body without touching the stand-in socket", async () => {
+    const { IncomingMessage: Incoming, ServerResponse: Response } = await import("node:http");
+    const { prepareResultResponse } = await import("./node.js");
+    // What light-my-request (Fastify's inject) hands over: a socket-like object with no end().
+    const standIn = { remoteAddress: "127.0.0.1" } as unknown as Socket;
+    const req = new Incoming(standIn);
+    const res = new Response(req);
+    expect(req.complete).toBe(false);
+    expect(prepareResultResponse(res)).toBe(true);
+    expect(res.getHeader("connection")).toBe("close");
+    // The close-after-answer step runs on "finish": it must not call end() on the stand-in.
+    expect(() => res.emit("finish")).not.toThrow();
+  });
+});

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { WebhookResult } from "../result.js";
 
 /** How long a client gets to read a 413 before a connection it keeps uploading on is cut. */
@@ -32,9 +33,11 @@ export function prepareResultResponse(res: ServerResponse): boolean {
     res.setHeader("connection", "close");
     res.shouldKeepAlive = false;
     res.once("finish", () => {
-      const socket = req.socket;
+      // Injected requests (Fastify's inject, light-my-request) carry a stand-in with no end().
+      const socket: Partial<Socket> | null | undefined = req.socket;
+      if (typeof socket?.end !== "function") return;
       socket.end();
-      setTimeout(() => socket.destroy(), UNREAD_BODY_GRACE_MS).unref();
+      setTimeout(() => socket.destroy?.(), UNREAD_BODY_GRACE_MS).unref();
     });
   }
   return true;
