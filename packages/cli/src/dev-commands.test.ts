@@ -108,7 +108,7 @@ describe("kallima-webhooks dev and trigger", () => {
   });
 
   it("keeps endpoints in its state file across restarts", async () => {
-    const state = join(dir, "state.json");
+    const state = join(dir, "state.db");
     const first = await startDev(["--state", state]);
     const { webhook } = await registerReceiver(first.url);
     expect(await first.stop()).toBe(0);

@@ -18,7 +18,7 @@ import { parseSignatureFormat, SIGNATURE_FORMATS, type SignatureFormat } from ".
 
 /** Where `trigger` finds the dev server unless told: `--base-url`, then this variable. */
 export const DEV_URL_ENV = "KALLIMA_DEV_URL";
-const DEFAULT_STATE_FILE = ".kallima/dev-server.json";
+const DEFAULT_STATE_FILE = ".kallima/dev-server.db";
 const EXIT_OK = 0;
 const EXIT_UNEXPECTED = 1;
 
@@ -341,7 +341,7 @@ export function registerDevCommands(
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option(
       "--state <file>",
-      "JSON file the endpoints, events and deliveries persist in",
+      "SQLite file the endpoints, events and deliveries persist in",
       DEFAULT_STATE_FILE,
     )
     .option("--no-persist", "keep everything in memory only")

@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { openConnection } from "@kallima/webhooks-sqlite/engine";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type DeliveryAttempt,
@@ -360,7 +361,7 @@ describe("persistence", () => {
   it("saves a retry for the next start when it stops during an attempt", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kallima-dev-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const stateFile = join(dir, "state.json");
+    const stateFile = join(dir, "state.db");
     let slow = true;
     const receiver = await receiverAnswering(async () => {
       if (slow) await sleep(300);
@@ -388,16 +389,22 @@ describe("persistence", () => {
   it("keeps endpoints, events and deliveries across a restart, and carries on pending retries", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kallima-dev-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const stateFile = join(dir, "state.json");
+    const stateFile = join(dir, "state.db");
     let up = false;
     const receiver = await receiverAnswering(() => (up ? 200 : 500));
     const first = await startDevServer({ port: 0, stateFile, retryDelaysMs: [300] });
     const webhook = await register(first, receiver);
     const { deliveries } = await trigger(first, { type: "job.completed" });
     await first.close();
-    const saved = JSON.parse(await readFile(stateFile, "utf8"));
-    expect(saved.webhooks).toHaveLength(1);
-    expect(saved.deliveries[0].next_attempt_at).not.toBeNull();
+    const saved = openConnection(stateFile);
+    const records = (table: string) =>
+      saved
+        .prepare(`SELECT record FROM ${table}`)
+        .all()
+        .map((row) => JSON.parse((row as { record: string }).record));
+    expect(records("webhooks")).toHaveLength(1);
+    expect(records("deliveries")[0].next_attempt_at).not.toBeNull();
+    saved.close();
 
     up = true;
     const second = await devServer({ stateFile, retryDelaysMs: [300] });

@@ -5,7 +5,7 @@ import { buildEvent, type EventSpec, envelopeOf } from "./events.js";
 import { ApiProblem } from "./problem.js";
 import { DELIVERY_TIMEOUT_MS, REALISTIC_RETRY_DELAYS_MS } from "./schedule.js";
 import type { DevState, StoredDelivery, StoredWebhook } from "./state.js";
-import { StateFile } from "./store.js";
+import { StateStore } from "./store.js";
 import {
   count,
   createSecret,
@@ -30,7 +30,7 @@ import type {
 
 /** Options of {@link LocalKallima}. */
 export interface LocalKallimaOptions {
-  /** JSON file the state persists in; undefined keeps it in memory. */
+  /** SQLite file the state persists in (created if missing); undefined keeps it in memory. */
   stateFile?: string;
   /** Delays before each retry (ms); default {@link REALISTIC_RETRY_DELAYS_MS}. */
   retryDelaysMs?: readonly number[];
@@ -108,7 +108,7 @@ export interface TriggerResult {
  */
 export class LocalKallima {
   readonly #state: DevState;
-  readonly #file: StateFile;
+  readonly #store: StateStore;
   readonly #retryDelaysMs: readonly number[];
   readonly #timeoutMs: number;
   readonly #defaultFormat: SignatureFormat;
@@ -119,8 +119,8 @@ export class LocalKallima {
   #closed = false;
 
   constructor(options: LocalKallimaOptions = {}) {
-    this.#state = StateFile.load(options.stateFile);
-    this.#file = new StateFile(options.stateFile, () => this.#state);
+    this.#store = new StateStore(options.stateFile);
+    this.#state = this.#store.load();
     this.#retryDelaysMs = options.retryDelaysMs ?? REALISTIC_RETRY_DELAYS_MS;
     this.#timeoutMs = options.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS;
     this.#defaultFormat = options.defaultSignatureFormat ?? "x-headers";
@@ -135,7 +135,7 @@ export class LocalKallima {
 
   /** Where the state is saved, if anywhere. */
   get stateFile(): string | undefined {
-    return this.#file.path;
+    return this.#store.path;
   }
 
   /**
@@ -145,10 +145,6 @@ export class LocalKallima {
   onAttempt(listener: AttemptListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  #changed(): void {
-    this.#file.changed();
   }
 
   // ——— endpoints ———
@@ -172,7 +168,7 @@ export class LocalKallima {
       deleted_at: null,
     };
     this.#state.webhooks.push(webhook);
-    this.#changed();
+    this.#store.saveWebhook(webhook);
     return { ...publicWebhook(webhook), secret: webhook.secret };
   }
 
@@ -209,8 +205,8 @@ export class LocalKallima {
     const wasEnabled = webhook.enabled;
     Object.assign(webhook, next, { updated_at: nowIso() });
     if (rotateSecret) webhook.secret = createSecret();
+    this.#store.saveWebhook(webhook);
     if (!wasEnabled && webhook.enabled) this.#resumePaused(webhook);
-    this.#changed();
     const answer = publicWebhook(webhook);
     return rotateSecret ? { ...answer, secret: webhook.secret } : answer;
   }
@@ -219,13 +215,14 @@ export class LocalKallima {
   deleteWebhook(id: string): void {
     const webhook = this.#webhook(id);
     webhook.deleted_at = nowIso();
+    this.#store.saveWebhook(webhook);
     for (const delivery of this.#state.deliveries) {
       if (delivery.webhook_id === id && delivery.status === "pending") {
         this.#cancel(delivery.id);
         delivery.next_attempt_at = null;
+        this.#store.saveDelivery(delivery);
       }
     }
-    this.#changed();
   }
 
   // ——— deliveries ———
@@ -361,7 +358,7 @@ export class LocalKallima {
     this.#closed = true;
     for (const id of [...this.#timers.keys()]) this.#cancel(id);
     await Promise.allSettled([...this.#running.values()]);
-    await this.#file.flush();
+    await this.#store.close();
   }
 
   // ——— internals ———
@@ -386,6 +383,7 @@ export class LocalKallima {
 
   #storeEvent(event: EventObject): EventObject {
     this.#state.events.push(event);
+    this.#store.saveEvent(event);
     return event;
   }
 
@@ -415,7 +413,7 @@ export class LocalKallima {
       signature_format: format,
     };
     this.#state.deliveries.push(delivery);
-    this.#changed();
+    this.#store.saveDelivery(delivery);
     return delivery;
   }
 
@@ -433,13 +431,13 @@ export class LocalKallima {
     const webhook = this.#state.webhooks.find((candidate) => candidate.id === delivery.webhook_id);
     if (!webhook || webhook.deleted_at !== null) {
       delivery.next_attempt_at = null;
-      this.#changed();
+      this.#store.saveDelivery(delivery);
       return;
     }
     if (!webhook.enabled) {
       // Nothing goes to a disabled endpoint; enabling it resumes the delivery.
       delivery.next_attempt_at = null;
-      this.#changed();
+      this.#store.saveDelivery(delivery);
       return;
     }
     if (trigger === "scheduled_retry" && delivery.status !== "pending") return;
@@ -475,7 +473,7 @@ export class LocalKallima {
     } else if (delivery.status !== "succeeded") {
       this.#planRetry(delivery, trigger);
     }
-    this.#changed();
+    this.#store.saveDelivery(delivery);
     const report: AttemptReport = {
       delivery: publicDelivery(delivery),
       attempt: { ...delivery.attempt_log.at(-1)! },
@@ -516,6 +514,7 @@ export class LocalKallima {
     this.#cancel(delivery.id);
     const wait = Math.max(0, delayMs);
     delivery.next_attempt_at = new Date(Date.now() + wait).toISOString();
+    this.#store.saveDelivery(delivery);
     const timer = setTimeout(() => {
       this.#timers.delete(delivery.id);
       if (!this.#closed) void this.#attempt(delivery, trigger);

@@ -33,7 +33,7 @@ export interface DevServer {
  *
  * @example
  * ```ts
- * const dev = await startDevServer({ port: 0, stateFile: ".kallima/dev.json" });
+ * const dev = await startDevServer({ port: 0, stateFile: ".kallima/dev.db" });
  * await fetch(`${dev.url}/v1/webhooks`, { method: "POST", body: JSON.stringify({ url }) });
  * await dev.close();
  * ```
