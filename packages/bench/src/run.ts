@@ -1,13 +1,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
+import { type BundleResult, benchBundle } from "./bundle.js";
 import { benchHttp, FRAMEWORKS, type Framework, type FrameworkResult } from "./http/index.js";
 import { type HttpSettings, PACKAGE_DIR } from "./http/load.js";
 import type { MeasureSettings } from "./measure.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
+import {
+  type BenchRuntimeId,
+  benchRuntimes,
+  type RuntimeBenchResult,
+  type RuntimeBenchSettings,
+} from "./runtimes/index.js";
 import { benchHandle, benchVerification, type SizeResult } from "./verification.js";
 
-export const PARTS = ["verification", "handle", "http", "memory"] as const;
+export const PARTS = ["verification", "handle", "http", "memory", "runtimes", "bundle"] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -18,12 +25,15 @@ export interface BenchOptions {
   frameworks?: readonly Framework[];
   /** Framework names to leave out of part 3 (reported as skipped). */
   skipFrameworks?: readonly string[];
+  /** Runtimes of part 5 to run (default: all). */
+  runtimes?: readonly BenchRuntimeId[];
 }
 
 export interface BenchSettings {
   measure: MeasureSettings;
   http: HttpSettings;
   memory: { events: number; maxEntries?: number };
+  runtimes: RuntimeBenchSettings;
 }
 
 export interface BenchResults {
@@ -46,6 +56,8 @@ export interface BenchResults {
   handle?: SizeResult[];
   http?: FrameworkResult[];
   memory?: MemoryResult;
+  runtimes?: RuntimeBenchResult[];
+  bundle?: BundleResult;
 }
 
 export function settingsFor(smoke: boolean): BenchSettings {
@@ -62,6 +74,7 @@ export function settingsFor(smoke: boolean): BenchSettings {
         amount: 20,
       },
       memory: { events: 3000, maxEntries: 500 },
+      runtimes: { rounds: 1, batchMs: 2 },
     };
   }
   return {
@@ -78,6 +91,8 @@ export function settingsFor(smoke: boolean): BenchSettings {
       poolSize: 12_000,
     },
     memory: { events: 100_000 },
+    // Batches long enough that the HTTP round trip (workerd is timed from outside) is small.
+    runtimes: { rounds: 6, batchMs: 60 },
   };
 }
 
@@ -156,6 +171,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         `heap +${(m.growthAfterFull / 1024).toFixed(0)} KiB after the store was full (${m.withinBound ? "within bound" : "NOT within bound"})`,
     );
     if (!m.withinBound) throw new Error("The memory store grew past its configured bound.");
+  }
+  if (parts.includes("runtimes")) {
+    log("## 5. other runtimes");
+    results.runtimes = await benchRuntimes(settings.runtimes, log, options.runtimes);
+  }
+  if (parts.includes("bundle")) {
+    log("## 6. edge bundle");
+    results.bundle = await benchBundle(log);
   }
   results.meta.durationSeconds = Math.round((performance.now() - started) / 100) / 10;
   return results;

@@ -96,6 +96,8 @@ function addValue(found: HeaderValue, value: unknown): HeaderValue {
     values = [String(value)];
   } else if (Array.isArray(value)) {
     if (value.length === 0) return found;
+    // Node's raw-header lists (nodeSignatureHeaders) hold one string per header as a rule.
+    if (found === undefined && value.length === 1 && typeof value[0] === "string") return value[0];
     values = value.map(String);
     if (found === undefined) return values.length === 1 ? values[0] : values;
   } else {
