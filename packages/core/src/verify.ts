@@ -253,7 +253,7 @@ function parseEvent(text: string | undefined): VerifiedKallimaEvent {
  */
 export class WebhookVerifier {
   readonly toleranceSeconds: number;
-  /** The HMAC implementation this runtime resolved to: `node:crypto` on Node, Web Crypto elsewhere. */
+  /** The HMAC implementation this runtime resolved to: `node:crypto` on Node, Bun and Deno, Web Crypto elsewhere. */
   readonly engine: "node:crypto" | "web-crypto" = engineName;
   readonly #engine: SignatureEngine;
   readonly #now: () => number;
@@ -314,7 +314,7 @@ export class WebhookVerifier {
    * {@link verify} without the promise, where the runtime's HMAC is synchronous (`node:crypto`,
    * on Node): returns the event or throws the {@link WebhookSignatureError}. For a small body
    * the promise is a measurable part of the cost. Where the engine is Web Crypto (`engine` is
-   * `"web-crypto"`: Bun, Deno, Workers, edge runtimes) it throws a {@link WebhookConfigError}
+   * `"web-crypto"`: Workers, Next.js Edge, browsers) it throws a {@link WebhookConfigError}
    * (`invalid_option`): use {@link verify} there.
    *
    * @example
