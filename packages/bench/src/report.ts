@@ -2,7 +2,7 @@ import { CORE_WORKER } from "./bundle.js";
 import type { FrameworkResult } from "./http/index.js";
 import { median } from "./measure.js";
 import type { BenchResults } from "./run.js";
-import { CORE_NODE, CORE_WEB, coreRowName, DECODE_OF_ENGINE } from "./runtimes/index.js";
+import { CORE_NODE, CORE_WEB, coreRowName, decodeOf } from "./runtimes/index.js";
 import {
   CORE_HANDLE,
   CORE_HANDLE_COMBINED,
@@ -236,7 +236,9 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
         .join("; "),
     });
     const decoding = engines.map((runtime) => {
-      const used = runtime.decode.find((entry) => entry.name === DECODE_OF_ENGINE[runtime.engine]);
+      const used = runtime.decode.find(
+        (entry) => entry.name === decodeOf(runtime.id, runtime.engine),
+      );
       return { runtime, ratio: used?.ratio ?? 0 };
     });
     checks.push({
@@ -246,7 +248,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       detail: decoding
         .map(
           (entry) =>
-            `${entry.runtime.name} (${DECODE_OF_ENGINE[entry.runtime.engine].replace("decode: ", "")}) ${ratio(entry.ratio)}`,
+            `${entry.runtime.name} (${decodeOf(entry.runtime.id, entry.runtime.engine).replace("decode: ", "")}) ${ratio(entry.ratio)}`,
         )
         .join(", "),
     });
@@ -439,7 +441,7 @@ function runtimesSection(results: BenchResults): string[] {
         `| ${entry.name.replace("decode: ", "")} | ${measured
           .map((runtime) => {
             const cell = runtime.decode.find((r) => r.name === entry.name)!;
-            const used = DECODE_OF_ENGINE[runtime.engine] === entry.name;
+            const used = decodeOf(runtime.id, runtime.engine) === entry.name;
             const value = `${formatOps(cell.opsPerSec)} | ${cell.ratio.toFixed(2)}`;
             return used ? `**${formatOps(cell.opsPerSec)}** | **${cell.ratio.toFixed(2)}**` : value;
           })

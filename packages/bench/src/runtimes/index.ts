@@ -416,8 +416,10 @@ export function coreRowName(engine: "node:crypto" | "web-crypto"): string {
   return engine === "node:crypto" ? CORE_NODE : CORE_WEB;
 }
 
-/** The decoding strategy of the harness each core engine uses (see crypto/node.ts, crypto/web.ts). */
-export const DECODE_OF_ENGINE: Record<"node:crypto" | "web-crypto", string> = {
-  "node:crypto": "decode: isUtf8 + Buffer#toString",
-  "web-crypto": "decode: TextDecoder fatal",
-};
+/** The decoding strategy of the harness the core uses on a runtime (see crypto/node.ts, crypto/web.ts). */
+export function decodeOf(runtime: BenchRuntimeId, engine: "node:crypto" | "web-crypto"): string {
+  if (engine === "web-crypto") return "decode: TextDecoder fatal";
+  return runtime === "deno"
+    ? "decode: TextDecoder, fatal only on U+FFFD"
+    : "decode: isUtf8 + Buffer#toString";
+}

@@ -42,8 +42,26 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
   };
 }
 
+// Deno's TextDecoder is native and decoded a 1 MiB body about 25 % faster than its Buffer
+// (packages/bench, part 5); Node's and Bun's Buffer are at least as fast as their TextDecoder.
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === "object";
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const fatal = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+/** A lenient decoder writes U+FFFD for every invalid sequence: without one, the bytes were valid. */
+function decodeWithTextDecoder(body: Uint8Array): string | undefined {
+  const text = lenient.decode(body);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return fatal.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeUtf8(body: BodyBytes): string | undefined {
   if (typeof body === "string") return body;
+  if (isDeno) return decodeWithTextDecoder(body);
   // Decoding is lossy: two different signed bodies could decode to the same event id.
   if (!isUtf8(body)) return undefined;
   if (Buffer.isBuffer(body)) return body.toString("utf8");
