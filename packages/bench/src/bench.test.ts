@@ -130,6 +130,7 @@ describe("pnpm bench, smoke mode", () => {
       "`verifySync()`",
       "`handle()` ≥ 0.90× a floor that also records the id",
       "every adapter",
+      "Hono on @hono/node-server ≥ 0.95×",
       "Bun: verify()",
       "Deno: verify()",
       "workerd: verify()",

@@ -265,6 +265,19 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
         .join(", ")}`,
     });
   }
+  const hono = results.http?.find((framework) => framework.name === "hono");
+  if (hono) {
+    checks.push({
+      target: "Hono on @hono/node-server ≥ 0.95× its framework's floor",
+      met:
+        hono.status === "measured"
+          ? hono.ratio >= 0.95
+          : hono.status === "failed"
+            ? false
+            : undefined,
+      detail: hono.status === "measured" ? ratio(hono.ratio) : hono.status,
+    });
+  }
   if (results.memory) {
     const m = results.memory;
     checks.push({
