@@ -40,6 +40,7 @@ export interface DispatcherSettings {
 }
 
 type Settled = { ok: true } | { ok: false; cause: unknown };
+const SUCCEEDED: Settled = { ok: true };
 
 /**
  * Tells the reporter about a result's error (with the status answered and the event, when
@@ -211,8 +212,11 @@ export function createDispatcher(
       return after(settle(event, lease, settled), () => answer(event, settled, outcome));
     }
     if (!running) {
-      // Synchronous handlers: no timers, no extra ticks.
-      return after(settle(event, lease, { ok: true }), () => acceptedResult(outcome, event));
+      // Synchronous handlers: no timers, no extra ticks (and with a synchronous store, no closure).
+      const settling = settle(event, lease, SUCCEEDED);
+      return isPromiseLike(settling)
+        ? settling.then(() => acceptedResult(outcome, event))
+        : acceptedResult(outcome, event);
     }
     return awaitHandlers(event, lease, running, outcome);
   };

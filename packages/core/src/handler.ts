@@ -194,6 +194,13 @@ function validateDeadline(value: unknown): number {
   return deadlineMs;
 }
 
+/** Says on the result which secret matched and which header format the delivery used. */
+function stamp(result: WebhookResult, delivery: VerifiedDelivery): WebhookResult {
+  result.secretIndex = delivery.secretIndex;
+  result.format = delivery.format;
+  return result;
+}
+
 function asWebhookError(error: unknown): KallimaWebhookError | undefined {
   return error instanceof KallimaWebhookError ? error : undefined;
 }
@@ -316,7 +323,12 @@ export function buildWebhookHandler<TContext = unknown>(
         payload: checkBodySize(rawBody, maxBodyBytes),
         headers: request.headers,
       });
-    return isPromiseLike(source) ? Promise.resolve(source).then(verify) : verify(source);
+    if (isPromiseLike(source)) return Promise.resolve(source).then(verify);
+    // A static secret: no closure made for the usual path.
+    return verifyWithoutPromise(source, {
+      payload: checkBodySize(rawBody, maxBodyBytes),
+      headers: request.headers,
+    });
   };
 
   const accepted = (delivery: VerifiedDelivery): VerifyRequestOutcome => ({
@@ -384,13 +396,10 @@ export function buildWebhookHandler<TContext = unknown>(
     if (!verified.ok) return verified.result;
     const { delivery } = verified;
     tracker?.verified(delivery);
-    const stamp = (result: WebhookResult) => {
-      result.secretIndex = delivery.secretIndex;
-      result.format = delivery.format;
-      return result;
-    };
     const dispatched = dispatch(verified.event, request.context, tracker?.observation);
-    return isPromiseLike(dispatched) ? dispatched.then(stamp) : stamp(dispatched);
+    return isPromiseLike(dispatched)
+      ? dispatched.then((result) => stamp(result, delivery))
+      : stamp(dispatched, delivery);
   };
 
   const route = (
@@ -412,12 +421,20 @@ export function buildWebhookHandler<TContext = unknown>(
     request: WebhookRequest<TContext>,
     tracker?: DeliveryTracker,
   ): Promise<WebhookResult> => {
+    // Unobserved, the usual case: no closures, the route's result as the one promise.
+    if (!tracker) {
+      try {
+        return Promise.resolve(route(request, undefined));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const finish = (result: WebhookResult) => {
-      tracker?.finish(result);
+      tracker.finish(result);
       return result;
     };
     const failed = (error: unknown): never => {
-      tracker?.failed();
+      tracker.failed();
       throw error;
     };
     try {
@@ -431,7 +448,7 @@ export function buildWebhookHandler<TContext = unknown>(
         }
       }, failed);
     } catch (error) {
-      tracker?.failed();
+      tracker.failed();
       return Promise.reject(error);
     }
   };
