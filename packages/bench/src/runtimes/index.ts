@@ -229,11 +229,20 @@ async function serveHarness(
     await writeFile(join(dir, "config.capnp"), workerdConfig(port));
     args = ["serve", "config.capnp"];
   }
+  // Its own process group: npx starts the runtime as a child of its own, and both must stop.
   const child = spawn(binary[0], [...binary.slice(1), ...args], {
     cwd: dir,
     env: { ...process.env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // Already gone.
+    }
+  };
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -254,7 +263,7 @@ async function serveHarness(
       break;
     } catch (error) {
       if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill("SIGKILL");
+        kill("SIGKILL");
         throw new Error(
           `${runtime.name} did not serve the harness: ${String(error)} ${output.slice(-800)}`,
         );
@@ -285,9 +294,9 @@ async function serveHarness(
       return Math.max(performance.now() - started - overhead, 0.01);
     },
     stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      if (child.exitCode === null) child.kill("SIGKILL");
+      kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      kill("SIGKILL");
     },
   };
 }
