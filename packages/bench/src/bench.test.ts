@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { CORE_WORKER } from "./bundle.js";
 import { checkTargets, formatComparisons, renderMarkdown, slowerRoundsNeeded } from "./report.js";
 import { runBench } from "./run.js";
+import { CORE_NODE, CORE_WEB, FLOOR_NODE, FLOOR_WEB } from "./runtimes/index.js";
 import {
   CORE_HANDLE,
   CORE_HANDLE_COMBINED,
@@ -8,7 +10,9 @@ import {
   CORE_HANDLE_OTEL,
   CORE_VERIFY,
   CORE_VERIFY_COMBINED,
+  CORE_VERIFY_SYNC,
   FLOOR,
+  FLOOR_RECORDING,
 } from "./verification.js";
 
 // The smoke run keeps the bench from rotting: every case still runs and every verification is
@@ -26,6 +30,7 @@ describe("pnpm bench, smoke mode", () => {
           FLOOR,
           CORE_VERIFY,
           CORE_VERIFY_COMBINED,
+          CORE_VERIFY_SYNC,
           "svix",
           "standardwebhooks",
           "stripe constructEvent",
@@ -37,7 +42,7 @@ describe("pnpm bench, smoke mode", () => {
     }
     for (const size of results.handle ?? []) {
       expect(size.rows.map((row) => row.name)).toEqual([
-        FLOOR,
+        FLOOR_RECORDING,
         CORE_HANDLE,
         CORE_HANDLE_COMBINED,
         CORE_HANDLE_ON_DELIVERY,
@@ -68,6 +73,32 @@ describe("pnpm bench, smoke mode", () => {
       expect(results.http?.find((framework) => framework.name === name)?.status).toBe("measured");
     }
 
+    // Every runtime serves the harness; one that cannot be installed or run fails the test.
+    expect(results.runtimes?.map((runtime) => [runtime.id, runtime.status])).toEqual([
+      ["node", "measured"],
+      ["bun", "measured"],
+      ["deno", "measured"],
+      ["workerd", "measured"],
+    ]);
+    for (const runtime of results.runtimes ?? []) {
+      if (runtime.status !== "measured") continue;
+      expect(runtime.sizes.map((size) => size.bytes)).toEqual([256, 4096, 65536, 1048576]);
+      for (const size of runtime.sizes) {
+        expect(size.rows.map((row) => row.name)).toEqual(
+          expect.arrayContaining([FLOOR_WEB, FLOOR_NODE, CORE_WEB, CORE_NODE]),
+        );
+        for (const row of size.rows) expect(row.opsPerSec).toBeGreaterThan(0);
+      }
+      expect(runtime.decode.length).toBeGreaterThanOrEqual(4);
+    }
+    expect(results.bundle?.rows.map((row) => row.name)).toEqual([
+      CORE_WORKER,
+      "svix",
+      "standardwebhooks",
+      "stripe",
+      "@octokit/webhooks-methods",
+    ]);
+
     expect(results.memory?.withinBound).toBe(true);
     expect(results.memory?.storeSizeAfter).toBe(results.memory?.maxEntries);
 
@@ -89,11 +120,33 @@ describe("pnpm bench, smoke mode", () => {
       "## 2. `handle()`",
       "## 3. Adapters",
       "## 4. Memory",
+      "## 5. Verification on other runtimes",
+      "### Bytes → event at 1 MiB",
+      "## 6. Edge bundle",
     ]) {
       expect(markdown).toContain(heading);
     }
-    expect(checkTargets(results).map((check) => check.target)).toHaveLength(6);
-  }, 300_000);
+    const targets = checkTargets(results).map((check) => check.target);
+    for (const expected of [
+      "`verify()` ≥ 0.95× the floor",
+      "`verifySync()`",
+      "`handle()` ≥ 0.90× a floor that also records the id",
+      "every adapter",
+      "Hono on @hono/node-server ≥ 0.95×",
+      "Bun: verify()",
+      "Deno: verify()",
+      "workerd: verify()",
+      "export condition picks",
+      "bytes → event at 1 MiB",
+      "edge bundle",
+      "heap after",
+    ]) {
+      expect(
+        targets.some((target) => target.includes(expected)),
+        expected,
+      ).toBe(true);
+    }
+  }, 600_000);
 });
 
 describe("the sign test behind the Kallima-Signature verdict", () => {

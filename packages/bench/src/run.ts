@@ -1,14 +1,29 @@
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
+import { type BundleResult, benchBundle } from "./bundle.js";
 import { benchHttp, FRAMEWORKS, type Framework, type FrameworkResult } from "./http/index.js";
 import { type HttpSettings, PACKAGE_DIR } from "./http/load.js";
 import type { MeasureSettings } from "./measure.js";
 import { benchMemory, type MemoryResult } from "./memory.js";
 import { benchQueue, type QueueBenchResult } from "./queue/index.js";
+import {
+  type BenchRuntimeId,
+  benchRuntimes,
+  type RuntimeBenchResult,
+  type RuntimeBenchSettings,
+} from "./runtimes/index.js";
 import { benchHandle, benchVerification, type SizeResult } from "./verification.js";
 
-export const PARTS = ["verification", "handle", "http", "memory", "queue"] as const;
+export const PARTS = [
+  "verification",
+  "handle",
+  "http",
+  "memory",
+  "queue",
+  "runtimes",
+  "bundle",
+] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -19,6 +34,8 @@ export interface BenchOptions {
   frameworks?: readonly Framework[];
   /** Framework names to leave out of part 3 (reported as skipped). */
   skipFrameworks?: readonly string[];
+  /** Runtimes of part 6 to run (default: all). */
+  runtimes?: readonly BenchRuntimeId[];
 }
 
 export interface BenchSettings {
@@ -26,6 +43,7 @@ export interface BenchSettings {
   http: HttpSettings;
   memory: { events: number; maxEntries?: number };
   queue: { jobs: number; concurrency: number };
+  runtimes: RuntimeBenchSettings;
 }
 
 export interface BenchResults {
@@ -49,6 +67,8 @@ export interface BenchResults {
   http?: FrameworkResult[];
   memory?: MemoryResult;
   queue?: QueueBenchResult;
+  runtimes?: RuntimeBenchResult[];
+  bundle?: BundleResult;
 }
 
 export function settingsFor(smoke: boolean): BenchSettings {
@@ -66,6 +86,7 @@ export function settingsFor(smoke: boolean): BenchSettings {
       },
       memory: { events: 3000, maxEntries: 500 },
       queue: { jobs: 50, concurrency: 4 },
+      runtimes: { rounds: 1, batchMs: 2 },
     };
   }
   return {
@@ -83,6 +104,8 @@ export function settingsFor(smoke: boolean): BenchSettings {
     },
     memory: { events: 100_000 },
     queue: { jobs: 5_000, concurrency: 16 },
+    // Batches long enough that the HTTP round trip (workerd is timed from outside) is small.
+    runtimes: { rounds: 6, batchMs: 60 },
   };
 }
 
@@ -166,6 +189,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   if (parts.includes("queue")) {
     log("## 5. queue mode");
     results.queue = await benchQueue({ http: settings.http, ...settings.queue }, log);
+  }
+  if (parts.includes("runtimes")) {
+    log("## 6. other runtimes");
+    results.runtimes = await benchRuntimes(settings.runtimes, log, options.runtimes);
+  }
+  if (parts.includes("bundle")) {
+    log("## 7. edge bundle");
+    results.bundle = await benchBundle(log);
   }
   results.meta.durationSeconds = Math.round((performance.now() - started) / 100) / 10;
   return results;

@@ -28,6 +28,13 @@ export const FLOOR_AWAITED = "floor, awaited (diagnostic)";
 // an older benchmarks.json is the same path as the row of that name today.
 export const CORE_VERIFY = "@kallima/webhooks WebhookVerifier.verify";
 export const CORE_VERIFY_COMBINED = "@kallima/webhooks WebhookVerifier.verify, Kallima-Signature";
+/** The same verification without the promise, on Node's synchronous engine. */
+export const CORE_VERIFY_SYNC = "@kallima/webhooks WebhookVerifier.verifySync";
+/**
+ * Part 2's floor: the verification floor, and the event id recorded in a `Map` bounded like the
+ * store (oldest dropped), a repeat refused: the least a hand-written receiver that dedupes does.
+ */
+export const FLOOR_RECORDING = "floor + id recorded in a Map (hand-written)";
 export const CORE_HANDLE = "@kallima/webhooks handle()";
 export const CORE_HANDLE_COMBINED = "@kallima/webhooks handle(), Kallima-Signature";
 // The same handle() observed: a record per delivery to onDelivery, or OpenTelemetry through
@@ -74,8 +81,8 @@ export function pairedRatio(a: Measured, b: Measured): number {
 }
 
 /** Each row's ratio to the floor, paired by round (see {@link pairedRatio}). */
-function withRatios(rows: Measured[]): SizeResult["rows"] {
-  const floor = rows.find((row) => row.name === FLOOR);
+function withRatios(rows: Measured[], floorName: string = FLOOR): SizeResult["rows"] {
+  const floor = rows.find((row) => row.name === floorName);
   if (!floor) throw new Error("No floor row.");
   return rows.map((row) => ({ ...row, ratioToFloor: pairedRatio(row, floor) }));
 }
@@ -180,6 +187,11 @@ function coreVerifyCases(delivery: KallimaDelivery): Case[] {
       check: expectId(id),
       async: true,
     },
+    {
+      name: CORE_VERIFY_SYNC,
+      run: () => verifier.verifySync({ payload: body, signature, timestamp }),
+      check: expectId(id),
+    },
   ];
 }
 
@@ -249,17 +261,24 @@ export async function benchHandle(
     let floorNext = 0;
     let expected = "";
     const floorRequests = requestsOf(headerSets.pair);
+    // Bounded as the core's store is in this part, so that every id was dropped before it comes back.
+    const floorSeen = new Map<string, number>();
+    const floorBound = poolSize / 2;
     const floor: Case = {
-      name: FLOOR,
+      name: FLOOR_RECORDING,
       run: () => {
         const request = floorRequests[floorNext++ % poolSize]!;
         expected = request.id;
-        return floorVerify(
+        const event = floorVerify(
           KALLIMA_SECRET,
           request.headers["x-kallima-timestamp"]!,
           request.headers["x-kallima-signature"]!,
           request.body,
         );
+        if (floorSeen.has(event.id)) throw new Error(`The floor saw ${event.id} twice.`);
+        floorSeen.set(event.id, Date.now());
+        if (floorSeen.size > floorBound) floorSeen.delete(floorSeen.keys().next().value!);
+        return event;
       },
       check: (event) => {
         if ((event as { id?: unknown }).id !== expected) {
@@ -334,6 +353,7 @@ export async function benchHandle(
         batchFor(size.bytes),
         settings,
       ),
+      FLOOR_RECORDING,
     );
     await otel.shutdown();
     for (const { row } of handlers) {

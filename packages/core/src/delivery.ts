@@ -40,6 +40,7 @@ export interface DispatcherSettings {
 }
 
 type Settled = { ok: true } | { ok: false; cause: unknown };
+const SUCCEEDED: Settled = { ok: true };
 
 /**
  * Tells the reporter about a result's error (with the status answered and the event, when
@@ -97,58 +98,79 @@ export function createDispatcher(
   event: VerifiedKallimaEvent,
   context: unknown,
   observation?: DeliveryObservation,
-) => Promise<WebhookResult> {
+) => WebhookResult | Promise<WebhookResult> {
   const { registry, unhandled, store, processOnStoreError, deadlineMs, report } = settings;
 
   const fail = resultReporter(report);
 
+  /** How a claim ended: a lease to run under, an answer that ends the delivery, or neither. */
+  type Claimed = { lease?: IdempotencyLease; answer?: WebhookResult };
+  const unclaimed: Claimed = {};
+
+  const claimFailed = (cause: unknown, event: VerifiedKallimaEvent): Claimed => {
+    const fault = new IdempotencyStoreError("claim", cause);
+    if (!processOnStoreError)
+      return { answer: fail(errorResult(fault, "store_unavailable", event)) };
+    report(fault, { status: 200, event });
+    return unclaimed;
+  };
+
+  const claimed = (result: ClaimResult, event: VerifiedKallimaEvent): Claimed => {
+    if (result.status === "done") return { answer: acceptedResult("duplicate", event) };
+    if (result.status === "in_progress") return { answer: inProgressResult(event) };
+    return { lease: result.lease };
+  };
+
   /**
    * Claims the event: a lease to run under, an answer that ends the delivery here (duplicate,
-   * in progress, store down), or neither (no store, or `onStoreError: "process"`).
+   * in progress, store down), or neither (no store, or `onStoreError: "process"`). Synchronous
+   * with a synchronous store (the memory store): no promise for the usual path.
    */
-  const claim = async (
+  const claim = (
     event: VerifiedKallimaEvent,
     observation: DeliveryObservation | undefined,
-  ): Promise<{ lease?: IdempotencyLease; answer?: WebhookResult }> => {
-    if (!store) return {};
-    let claimed: ClaimResult;
+  ): Claimed | Promise<Claimed> => {
+    if (!store) return unclaimed;
+    let pending: ClaimResult | PromiseLike<ClaimResult>;
     try {
-      const pending = observation
+      pending = observation
         ? observation.step({ name: "claim", eventId: event.id, eventType: event.type }, () =>
             store.claim(event.id),
           )
         : store.claim(event.id);
-      claimed = isPromiseLike(pending) ? await pending : pending;
     } catch (cause) {
-      const fault = new IdempotencyStoreError("claim", cause);
-      if (!processOnStoreError)
-        return { answer: fail(errorResult(fault, "store_unavailable", event)) };
-      report(fault, { status: 200, event });
-      return {};
+      return claimFailed(cause, event);
     }
-    if (claimed.status === "done") return { answer: acceptedResult("duplicate", event) };
-    if (claimed.status === "in_progress") return { answer: inProgressResult(event) };
-    return { lease: claimed.lease };
+    if (!isPromiseLike(pending)) return claimed(pending, event);
+    return Promise.resolve(pending).then(
+      (result) => claimed(result, event),
+      (cause: unknown) => claimFailed(cause, event),
+    );
   };
 
-  /** Records how the run ended in the store; never throws. */
-  const settle = async (
+  /** Records how the run ended in the store; never throws. Synchronous with a synchronous store. */
+  const settle = (
     event: VerifiedKallimaEvent,
     lease: IdempotencyLease | undefined,
     settled: Settled,
-  ): Promise<void> => {
+  ): void | Promise<void> => {
     if (!lease || !store) return;
-    try {
-      const recorded = settled.ok ? store.markDone(lease) : store.release(lease);
-      if (isPromiseLike(recorded)) await recorded;
-    } catch (cause) {
+    const failed = (cause: unknown) => {
       // After success, answering non-2xx would make the sender repeat finished work; after a
       // failure the lease lapses on its own, so the retry runs after at most one lease.
       report(new IdempotencyStoreError(settled.ok ? "markDone" : "release", cause), {
         status: settled.ok ? 200 : 500,
         event,
       });
+    };
+    let recorded: unknown;
+    try {
+      recorded = settled.ok ? store.markDone(lease) : store.release(lease);
+    } catch (cause) {
+      failed(cause);
+      return;
     }
+    if (isPromiseLike(recorded)) return Promise.resolve(recorded).then(() => {}, failed);
   };
 
   const answer = (
@@ -162,16 +184,23 @@ export function createDispatcher(
           errorResult(new HandlerFailedError(event.type, settled.cause), "handler_failed", event),
         );
 
-  return async (event, context, observation) => {
-    const registered = registry.get(event.type);
-    const handlers = registered ?? unhandled;
-    if (!handlers) return acceptedResult("unhandled", event);
-    // onUnhandled ran: the event is still one this receiver has no handler for.
-    const outcome = registered ? "handled" : "unhandled";
+  /** The answer once `settle` (which may be pending) is done. */
+  const after = (
+    settling: void | Promise<void>,
+    answered: () => WebhookResult,
+  ): WebhookResult | Promise<WebhookResult> =>
+    isPromiseLike(settling) ? settling.then(answered) : answered();
 
-    const { lease, answer: early } = await claim(event, observation);
+  /** Runs the handlers under the claim. Synchronous handlers and store: no promise at all. */
+  const run = (
+    event: VerifiedKallimaEvent,
+    context: unknown,
+    observation: DeliveryObservation | undefined,
+    handlers: readonly AnyEventHandler[],
+    outcome: "handled" | "unhandled",
+    { lease, answer: early }: Claimed,
+  ): WebhookResult | Promise<WebhookResult> => {
     if (early) return early;
-
     const step: HandlerStep | undefined = observation
       ? (index, call) => observation.step({ name: "handler", index, eventType: event.type }, call)
       : undefined;
@@ -180,15 +209,25 @@ export function createDispatcher(
       running = HandlerRegistry.run(handlers, event, context, 0, step);
     } catch (cause) {
       const settled: Settled = { ok: false, cause };
-      await settle(event, lease, settled);
-      return answer(event, settled, outcome);
+      return after(settle(event, lease, settled), () => answer(event, settled, outcome));
     }
     if (!running) {
-      // Synchronous handlers: no timers, no extra ticks.
-      await settle(event, lease, { ok: true });
-      return acceptedResult(outcome, event);
+      // Synchronous handlers: no timers, no extra ticks (and with a synchronous store, no closure).
+      const settling = settle(event, lease, SUCCEEDED);
+      return isPromiseLike(settling)
+        ? settling.then(() => acceptedResult(outcome, event))
+        : acceptedResult(outcome, event);
     }
+    return awaitHandlers(event, lease, running, outcome);
+  };
 
+  /** Handlers that returned a promise: the deadline, lease renewal, then settle and answer. */
+  const awaitHandlers = async (
+    event: VerifiedKallimaEvent,
+    lease: IdempotencyLease | undefined,
+    running: Promise<void>,
+    outcome: "handled" | "unhandled",
+  ): Promise<WebhookResult> => {
     const stopRenewing = lease && store ? keepLeaseAlive(store, lease, event, report) : undefined;
     let timedOut = false;
     const finished = running
@@ -220,5 +259,19 @@ export function createDispatcher(
     return fail(
       errorResult(new HandlerTimeoutError(event.type, deadlineMs), "handler_timeout", event),
     );
+  };
+
+  return (event, context, observation) => {
+    const registered = registry.get(event.type);
+    const handlers = registered ?? unhandled;
+    if (!handlers) return acceptedResult("unhandled", event);
+    // onUnhandled ran: the event is still one this receiver has no handler for.
+    const outcome = registered ? "handled" : "unhandled";
+    const claiming = claim(event, observation);
+    return isPromiseLike(claiming)
+      ? claiming.then((claimedEvent) =>
+          run(event, context, observation, handlers, outcome, claimedEvent),
+        )
+      : run(event, context, observation, handlers, outcome, claiming);
   };
 }

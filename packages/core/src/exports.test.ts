@@ -26,7 +26,17 @@ describe("package exports (dist)", () => {
     expect(run([], engineCjs)).toBe("node:crypto");
   });
 
-  it.each(["workerd", "worker", "edge-light", "browser", "deno", "bun"])(
+  it.each(["deno", "bun"])(
+    "takes node:crypto under the %s condition (the faster of that runtime's HMACs)",
+    (condition) => {
+      expect(run([`--conditions=${condition}`, "--input-type=module"], engineEsm)).toBe(
+        "node:crypto",
+      );
+      expect(run([`--conditions=${condition}`], engineCjs)).toBe("node:crypto");
+    },
+  );
+
+  it.each(["workerd", "worker", "edge-light", "browser"])(
     "takes Web Crypto under the %s condition, even where node is also a condition",
     (condition) => {
       expect(run([`--conditions=${condition}`, "--input-type=module"], engineEsm)).toBe(

@@ -29,11 +29,12 @@ import type { WebhookQueue } from "./queue/driver.js";
 import { createEnqueuer } from "./queue/enqueue.js";
 import { errorResult, methodNotAllowedResult, toResponse, type WebhookResult } from "./result.js";
 import { createVerifierSource, type SecretOption } from "./secrets.js";
-import type {
-  RawBody,
-  VerifiedDelivery,
-  WebhookVerifier,
-  WebhookVerifierOptions,
+import {
+  type RawBody,
+  type VerifiedDelivery,
+  verifyWithoutPromise,
+  type WebhookVerifier,
+  type WebhookVerifierOptions,
 } from "./verify.js";
 
 /** Idempotency settings: where handled event ids live, and what to do when that store fails. */
@@ -228,6 +229,13 @@ type VerifiedRequest =
   | (Extract<VerifyRequestOutcome, { ok: true }> & { rawBody: RawBody })
   | Extract<VerifyRequestOutcome, { ok: false }>;
 
+/** Says on the result which secret matched and which header format the delivery used. */
+function stamp(result: WebhookResult, delivery: VerifiedDelivery): WebhookResult {
+  result.secretIndex = delivery.secretIndex;
+  result.format = delivery.format;
+  return result;
+}
+
 function asWebhookError(error: unknown): KallimaWebhookError | undefined {
   return error instanceof KallimaWebhookError ? error : undefined;
 }
@@ -347,73 +355,150 @@ export function buildWebhookHandler<TContext = unknown>(
     return isPromiseLike(body) ? Promise.resolve(body).then(undefined, bodyReadFailure) : body;
   };
 
-  /** The secret lookup and verification. Not async: the plain path costs no extra promise. */
+  /**
+   * The secret lookup and verification. Not async: with a static secret and a synchronous
+   * engine it makes no promise at all.
+   */
   const verifyBody = (
     request: WebhookRequest<TContext>,
     rawBody: RawBody,
-  ): Promise<VerifiedDelivery> => {
+  ): VerifiedDelivery | Promise<VerifiedDelivery> => {
     const source = verifiers.get(request.context);
     const verify = (verifier: WebhookVerifier) =>
-      verifier.verifyDelivery({
+      verifyWithoutPromise(verifier, {
         payload: checkBodySize(rawBody, maxBodyBytes),
         headers: request.headers,
       });
-    return isPromiseLike(source) ? Promise.resolve(source).then(verify) : verify(source);
+    if (isPromiseLike(source)) return Promise.resolve(source).then(verify);
+    // A static secret: no closure made for the usual path.
+    return verifyWithoutPromise(source, {
+      payload: checkBodySize(rawBody, maxBodyBytes),
+      headers: request.headers,
+    });
   };
 
-  const verifyRequest = async (
+  const accepted = (delivery: VerifiedDelivery, rawBody: RawBody): VerifiedRequest => ({
+    ok: true,
+    event: delivery.event,
+    delivery,
+    rawBody,
+  });
+  /** A coded failure becomes its answer; anything else is a bug and rejects. */
+  const rejected = (error: unknown): VerifiedRequest => {
+    const known = asWebhookError(error);
+    if (!known) throw error;
+    return { ok: false, result: fail(errorResult(known)) };
+  };
+
+  const verifyRead = (
     request: WebhookRequest<TContext>,
-    observation?: DeliveryObservation,
-  ): Promise<VerifiedRequest> => {
+    rawBody: RawBody | null | undefined,
+    observation: DeliveryObservation | undefined,
+  ): VerifiedRequest | Promise<VerifiedRequest> => {
     try {
-      const pending = readBody(request.rawBody);
-      const rawBody = isPromiseLike(pending) ? await pending : pending;
       if (rawBody === null || rawBody === undefined) {
         throw new RawBodyUnavailableError(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
         );
       }
-      const delivery = await (observation
+      const verifying = observation
         ? observation.step({ name: "verify" }, () => verifyBody(request, rawBody))
-        : verifyBody(request, rawBody));
-      return { ok: true, event: delivery.event, delivery, rawBody };
+        : verifyBody(request, rawBody);
+      return isPromiseLike(verifying)
+        ? Promise.resolve(verifying).then((delivery) => accepted(delivery, rawBody), rejected)
+        : accepted(verifying, rawBody);
     } catch (error) {
-      const known = asWebhookError(error);
-      if (!known) throw error;
-      return { ok: false, result: fail(errorResult(known)) };
+      return rejected(error);
     }
   };
 
   /**
-   * verify → dispatch, and with a tracker its record: once answered, or when it rejects. One
-   * async function for both paths, so that observing costs no promise of its own.
+   * Reads the body and verifies it. Not async: with a body in hand, a static secret and a
+   * synchronous engine, no promise is made (a small delivery costs a few µs, a tick is felt).
    */
-  const deliver = async (
+  const verifyRequest = (
+    request: WebhookRequest<TContext>,
+    observation?: DeliveryObservation,
+  ): VerifiedRequest | Promise<VerifiedRequest> => {
+    let pending: ReturnType<typeof readBody>;
+    try {
+      pending = readBody(request.rawBody);
+    } catch (error) {
+      return rejected(error);
+    }
+    return isPromiseLike(pending)
+      ? Promise.resolve(pending).then(
+          (rawBody) => verifyRead(request, rawBody, observation),
+          rejected,
+        )
+      : verifyRead(request, pending, observation);
+  };
+
+  /** Dispatches a verified delivery; a rejected one is already its answer. */
+  const dispatchVerified = (
+    verified: VerifiedRequest,
+    request: WebhookRequest<TContext>,
+    tracker: DeliveryTracker | undefined,
+  ): WebhookResult | Promise<WebhookResult> => {
+    if (!verified.ok) return verified.result;
+    const { delivery } = verified;
+    tracker?.verified(delivery);
+    const dispatched = enqueue
+      ? enqueue(verified.event, verified.rawBody, request.headers)
+      : dispatch(verified.event, request.context, tracker?.observation);
+    return isPromiseLike(dispatched)
+      ? dispatched.then((result) => stamp(result, delivery))
+      : stamp(dispatched, delivery);
+  };
+
+  const route = (
+    request: WebhookRequest<TContext>,
+    tracker: DeliveryTracker | undefined,
+  ): WebhookResult | Promise<WebhookResult> => {
+    if (request.method !== undefined && request.method !== "POST") return methodNotAllowedResult();
+    const verified = verifyRequest(request, tracker?.observation);
+    return isPromiseLike(verified)
+      ? verified.then((outcome) => dispatchVerified(outcome, request, tracker))
+      : dispatchVerified(verified, request, tracker);
+  };
+
+  /**
+   * verify → dispatch, and with a tracker its record: once answered, or when it rejects. The
+   * one promise of the plain path is the one `handle()` returns.
+   */
+  const deliver = (
     request: WebhookRequest<TContext>,
     tracker?: DeliveryTracker,
   ): Promise<WebhookResult> => {
-    try {
-      let result: WebhookResult;
-      if (request.method !== undefined && request.method !== "POST") {
-        result = methodNotAllowedResult();
-      } else {
-        const verified = await verifyRequest(request, tracker?.observation);
-        if (verified.ok) {
-          tracker?.verified(verified.delivery);
-          result = enqueue
-            ? await enqueue(verified.event, verified.rawBody, request.headers)
-            : await dispatch(verified.event, request.context, tracker?.observation);
-          result.secretIndex = verified.delivery.secretIndex;
-          result.format = verified.delivery.format;
-        } else {
-          result = verified.result;
-        }
+    // Unobserved, the usual case: no closures, the route's result as the one promise.
+    if (!tracker) {
+      try {
+        return Promise.resolve(route(request, undefined));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      tracker?.finish(result);
+    }
+    const finish = (result: WebhookResult) => {
+      tracker.finish(result);
       return result;
-    } catch (error) {
-      tracker?.failed();
+    };
+    const failed = (error: unknown): never => {
+      tracker.failed();
       throw error;
+    };
+    try {
+      const result = route(request, tracker);
+      if (!isPromiseLike(result)) return Promise.resolve(finish(result));
+      return result.then((settled) => {
+        try {
+          return finish(settled);
+        } catch (error) {
+          return failed(error);
+        }
+      }, failed);
+    } catch (error) {
+      tracker.failed();
+      return Promise.reject(error);
     }
   };
 
@@ -424,7 +509,11 @@ export function buildWebhookHandler<TContext = unknown>(
     if (request.method !== undefined && request.method !== "POST") {
       return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
     }
-    return verifyRequest(request, tracker?.observation);
+    try {
+      return Promise.resolve(verifyRequest(request, tracker?.observation));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   /** `verifyOnly`, then its record: `verified` (the app's route answers) or the rejection. */

@@ -3,7 +3,7 @@ import {
   type HeadersInput,
   type HeaderValue,
   KALLIMA_SIGNATURE_HEADER,
-  readHeader,
+  readSignatureHeaders,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
 } from "./headers.js";
@@ -162,12 +162,9 @@ export function parseKallimaSignature(value: HeaderValue): SignatureClaim {
  * verified), otherwise the `X-Kallima-*` pair.
  */
 export function parseSignatureHeaders(headers: HeadersInput): SignatureClaim {
-  const combined = readHeader(headers, KALLIMA_SIGNATURE_HEADER);
+  const { combined, signature, timestamp } = readSignatureHeaders(headers);
   if (combined !== undefined && combined !== null) return parseKallimaSignature(combined);
-  return parseSignaturePair(
-    readHeader(headers, SIGNATURE_HEADER),
-    readHeader(headers, TIMESTAMP_HEADER),
-  );
+  return parseSignaturePair(signature, timestamp);
 }
 
 /** True when a lone `signature` value is in the combined `t=…,v1=…` form (hex never holds `=`). */

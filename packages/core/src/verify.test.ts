@@ -390,3 +390,69 @@ describe("WebhookVerifier with the Kallima-Signature header", () => {
     ).toBe("missing_timestamp");
   });
 });
+
+describe("WebhookVerifier.verifySync", () => {
+  it("returns what verify() resolves to on node:crypto, and refuses to run on Web Crypto", async () => {
+    const { signature } = await signed();
+    const input = { payload: BODY, signature, timestamp: String(NOW) };
+    const v = verifier();
+    if (v.engine === "node:crypto") {
+      expect(v.verifySync(input)).toEqual(await v.verify(input));
+      expect(v.verifyDeliverySync(input)).toEqual(await v.verifyDelivery(input));
+      let caught: unknown;
+      try {
+        v.verifySync({ ...input, signature: "0".repeat(64) });
+      } catch (error) {
+        caught = error;
+      }
+      expect((caught as WebhookSignatureError).code).toBe("invalid_signature");
+    } else {
+      expect(() => v.verifySync(input)).toThrow(WebhookConfigError);
+      expect(() => v.verifySync(input)).toThrow(/await verifier\.verify\(\)/);
+    }
+  });
+});
+
+describe("reading the signature headers from a record", () => {
+  it("ignores inherited keys and reads Node's one-value lists and numbers", async () => {
+    const { signature } = await signed();
+    const inherited = Object.create({ "kallima-signature": "t=1,v1=nope" }) as Record<
+      string,
+      unknown
+    >;
+    inherited["x-kallima-signature"] = [signature];
+    inherited["x-kallima-timestamp"] = NOW;
+    expect(
+      await codeOf(
+        verifier().verify({ payload: BODY, headers: inherited as Record<string, string> }),
+      ),
+    ).toBe("ok");
+  });
+
+  it("counts one header under two spellings, or a list of two, as repeated", async () => {
+    const { signature } = await signed();
+    const timestamp = String(NOW);
+    for (const headers of [
+      {
+        "x-kallima-signature": [signature],
+        "X-Kallima-Signature": signature,
+        "x-kallima-timestamp": timestamp,
+      },
+      { "x-kallima-signature": signature, "x-kallima-timestamp": [timestamp, timestamp] },
+      {
+        "x-kallima-signature": [],
+        "X-KALLIMA-SIGNATURE": [signature],
+        "x-kallima-timestamp": timestamp,
+      },
+    ]) {
+      const code = await codeOf(verifier().verify({ payload: BODY, headers }));
+      expect(code, JSON.stringify(Object.keys(headers))).toBe(
+        headers["x-kallima-signature"].length === 0
+          ? "ok"
+          : Array.isArray(headers["x-kallima-timestamp"])
+            ? "invalid_timestamp"
+            : "invalid_signature",
+      );
+    }
+  });
+});

@@ -293,7 +293,7 @@ export function renderQueue(result: QueueBenchResult | undefined): string[] {
   if (!result) return [];
   const out = [
     "",
-    "## Queue mode",
+    "## 5. Queue mode",
     "",
     "Ack latency of a signed 1 KiB delivery over HTTP: inline (the handler runs before the answer) against queue mode on the embedded SQLite driver (verify, commit the row, answer 202; no worker running). `slow` is a handler that takes 2 s.",
     "",

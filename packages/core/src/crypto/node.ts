@@ -15,27 +15,53 @@ function digest(secret: string, timestamp: string, body: BodyBytes): Buffer {
 export function createSignatureEngine(secrets: readonly string[]): SignatureEngine {
   // A string key is hashed as its UTF-8 bytes, exactly as the protocol says.
   const keys = secrets.slice();
-  return {
-    matches(timestamp, body, candidates) {
-      const expected = candidates.map((hex) => Buffer.from(hex, "hex"));
-      let matched = -1;
-      for (let index = 0; index < keys.length; index++) {
-        const actual = digest(keys[index]!, timestamp, body);
-        // No early exit: the work done must not depend on which candidate matched.
-        for (const candidate of expected) {
-          if (timingSafeEqual(actual, candidate) && matched === -1) matched = index;
-        }
+  const matchesSync = (timestamp: string, body: BodyBytes, candidates: readonly string[]) => {
+    // One secret and one candidate is nearly every delivery: no arrays made for it.
+    if (keys.length === 1 && candidates.length === 1) {
+      return timingSafeEqual(digest(keys[0]!, timestamp, body), Buffer.from(candidates[0]!, "hex"))
+        ? 0
+        : -1;
+    }
+    const expected = candidates.map((hex) => Buffer.from(hex, "hex"));
+    let matched = -1;
+    for (let index = 0; index < keys.length; index++) {
+      const actual = digest(keys[index]!, timestamp, body);
+      // No early exit: the work done must not depend on which candidate matched.
+      for (const candidate of expected) {
+        if (timingSafeEqual(actual, candidate) && matched === -1) matched = index;
       }
-      return matched;
-    },
+    }
+    return matched;
+  };
+  return {
+    matches: matchesSync,
+    matchesSync,
     async sign(timestamp, body) {
       return digest(keys[0]!, timestamp, body).toString("hex");
     },
   };
 }
 
+// Deno's TextDecoder is native and decoded a 1 MiB body about 25 % faster than its Buffer
+// (packages/bench, part 5); Node's and Bun's Buffer are at least as fast as their TextDecoder.
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno === "object";
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const fatal = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+/** A lenient decoder writes U+FFFD for every invalid sequence: without one, the bytes were valid. */
+function decodeWithTextDecoder(body: Uint8Array): string | undefined {
+  const text = lenient.decode(body);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return fatal.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeUtf8(body: BodyBytes): string | undefined {
   if (typeof body === "string") return body;
+  if (isDeno) return decodeWithTextDecoder(body);
   // Decoding is lossy: two different signed bodies could decode to the same event id.
   if (!isUtf8(body)) return undefined;
   if (Buffer.isBuffer(body)) return body.toString("utf8");

@@ -16,6 +16,11 @@ export interface SignatureEngine {
     body: BodyBytes,
     candidates: readonly string[],
   ): number | Promise<number>;
+  /**
+   * {@link matches} answered synchronously, on engines that can (node:crypto); absent where the
+   * HMAC is asynchronous only (Web Crypto).
+   */
+  matchesSync?(timestamp: string, body: BodyBytes, candidates: readonly string[]): number;
   /** Lowercase hex HMAC-SHA256 of `timestamp.body` under the first secret. */
   sign(timestamp: string, body: BodyBytes): Promise<string>;
 }
