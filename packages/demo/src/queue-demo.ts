@@ -5,10 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKallimaWorker, createWebhookHandler } from "@kallima/webhooks";
 import { handleNodeRequest } from "@kallima/webhooks/node";
+import type { WebhookQueue } from "@kallima/webhooks/queue";
 import { createEvent, signPayload } from "@kallima/webhooks/testing";
+import { bullmqQueue } from "@kallima/webhooks-bullmq";
 import { runCli } from "@kallima/webhooks-cli";
 import { sqliteQueue } from "@kallima/webhooks-sqlite";
 import type { Paint, Writable } from "./output.js";
+import { type DemoRedis, RedisUnavailableError, startDemoRedis } from "./redis-server.js";
 
 const SECRET = "whsec_queueDemoSecret0000000000000000000";
 
@@ -22,16 +25,30 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number)
   return true;
 }
 
+/** One queue driver the scenario runs on, and how the CLI names its queue. */
+export interface QueueDemoDriver {
+  /** Printed in the section heading: `Queue mode on <title>:`. */
+  title: string;
+  /** A fresh, empty queue; the scenario closes it. */
+  queue: WebhookQueue;
+  /** The CLI's flags naming the same queue, e.g. `["--sqlite", path]`. */
+  cliFlags: string[];
+  /** The flags as printed (a long path shortened), e.g. `--sqlite …`. */
+  cliShown: string;
+}
+
 /**
- * Queue mode on the embedded SQLite driver, end to end: a receiver on a real port acknowledges
- * signed deliveries in milliseconds, a worker runs them, a flaky handler is retried until it
- * succeeds, a poison event is dead-lettered, then replayed with the CLI once the handler is fixed.
- * Returns whether every step went as expected.
+ * Queue mode end to end on one driver: a receiver on a real port acknowledges signed deliveries
+ * in milliseconds, a worker runs them, a flaky handler is retried until it succeeds, a poison
+ * event is dead-lettered, then replayed with the CLI once the handler is fixed. Returns whether
+ * every step went as expected.
  */
-export async function runQueueDemo(out: Writable, paint: Paint): Promise<boolean> {
-  const dir = mkdtempSync(join(tmpdir(), "kallima-queue-demo-"));
-  const path = join(dir, "kallima-webhooks.db");
-  const queue = sqliteQueue({ path, pollMs: 20 });
+export async function runQueueScenario(
+  out: Writable,
+  paint: Paint,
+  driver: QueueDemoDriver,
+): Promise<boolean> {
+  const { queue, cliFlags, cliShown } = driver;
   const receiver = createWebhookHandler({ secret: SECRET, queue, logger: false });
   const server: Server = createServer((req, res) => void handleNodeRequest(receiver, req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -74,9 +91,7 @@ export async function runQueueDemo(out: Writable, paint: Paint): Promise<boolean
     return { status: response.status, outcome: body.outcome, ms };
   };
 
-  out.write(
-    `\n${paint.bold("Queue mode")} on the embedded driver (SQLite file ${paint.dim(path)}):\n`,
-  );
+  out.write(`\n${paint.bold("Queue mode")} on ${driver.title}:\n`);
   try {
     // A forged delivery first: refused before anything is stored (and the connection is warm).
     const forged = await fetch(url, {
@@ -130,16 +145,16 @@ export async function runQueueDemo(out: Writable, paint: Paint): Promise<boolean
       },
     });
     const io = { stdout: capture("out"), stderr: capture("err"), env: {} };
-    await runCli(["queue", "failed", "--sqlite", path], io);
+    await runCli(["queue", "failed", ...cliFlags], io);
     say(
       paint.dim(
-        `$ kallima-webhooks queue failed --sqlite …\n    ${listed.out.trimEnd().replaceAll("\n", "\n    ")}`,
+        `$ kallima-webhooks queue failed ${cliShown}\n    ${listed.out.trimEnd().replaceAll("\n", "\n    ")}`,
       ),
     );
     poisonFixed = true;
     listed.out = "";
-    const code = await runCli(["queue", "replay", "--failed", "--sqlite", path], io);
-    say(paint.dim(`$ kallima-webhooks queue replay --failed --sqlite … → ${listed.out.trim()}`));
+    const code = await runCli(["queue", "replay", "--failed", ...cliFlags], io);
+    say(paint.dim(`$ kallima-webhooks queue replay --failed ${cliShown} → ${listed.out.trim()}`));
     check(
       code === 0 && (await until(() => handled.includes("evt_queue_demo_poison#1"), 10_000)),
       "after the fix, replayed and processed once",
@@ -150,7 +165,59 @@ export async function runQueueDemo(out: Writable, paint: Paint): Promise<boolean
     await worker.close();
     await new Promise((resolve) => server.close(resolve));
     await queue.close();
-    rmSync(dir, { recursive: true, force: true });
   }
   return checks.every(Boolean);
+}
+
+/** The scenario on the embedded SQLite driver, in a scratch file deleted afterwards. */
+async function runOnSqlite(out: Writable, paint: Paint): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), "kallima-queue-demo-"));
+  const path = join(dir, "kallima-webhooks.db");
+  try {
+    return await runQueueScenario(out, paint, {
+      title: `the embedded driver (SQLite file ${paint.dim(path)})`,
+      queue: sqliteQueue({ path, pollMs: 20 }),
+      cliFlags: ["--sqlite", path],
+      cliShown: "--sqlite …",
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The scenario on BullMQ, against a throwaway `redis-server` stopped afterwards. Without one it
+ * prints why the section is skipped and passes: the demo must run where there is no Redis.
+ */
+async function runOnRedis(out: Writable, paint: Paint): Promise<boolean> {
+  let redis: DemoRedis;
+  try {
+    redis = await startDemoRedis();
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    out.write(
+      `\n${paint.bold("Queue mode")} on BullMQ/Redis: ${paint.dim(`skipped, ${error.message}; install redis-server (or set REDIS_SERVER_BIN) to see it.`)}\n`,
+    );
+    return true;
+  }
+  try {
+    return await runQueueScenario(out, paint, {
+      title: `BullMQ (a throwaway redis-server at ${paint.dim(redis.url)})`,
+      queue: bullmqQueue({ connection: { host: "127.0.0.1", port: redis.port } }),
+      cliFlags: ["--redis", redis.url],
+      cliShown: `--redis ${redis.url}`,
+    });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Queue mode on the embedded SQLite driver, then on BullMQ when a `redis-server` can be started
+ * (else one line says why that part is skipped). Returns whether every step went as expected.
+ */
+export async function runQueueDemo(out: Writable, paint: Paint): Promise<boolean> {
+  const onSqlite = await runOnSqlite(out, paint);
+  const onRedis = await runOnRedis(out, paint);
+  return onSqlite && onRedis;
 }
