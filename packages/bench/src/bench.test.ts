@@ -120,9 +120,10 @@ describe("pnpm bench, smoke mode", () => {
       "## 2. `handle()`",
       "## 3. Adapters",
       "## 4. Memory",
-      "## 5. Verification on other runtimes",
+      "## 5. Queue mode",
+      "## 6. Verification on other runtimes",
       "### Bytes → event at 1 MiB",
-      "## 6. Edge bundle",
+      "## 7. Edge bundle",
     ]) {
       expect(markdown).toContain(heading);
     }

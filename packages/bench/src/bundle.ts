@@ -10,8 +10,12 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { PACKAGE_DIR } from "./http/load.js";
 
-/** The core's Worker is kept under this many gzipped bytes by `bundle.test.ts`. */
-export const CORE_WORKER_BUDGET_BYTES = 9_500;
+/**
+ * The core's Worker is kept under this many gzipped bytes by `bundle.test.ts`: today's size
+ * (about 9.7 kB, queue mode's enqueue path included) with a little room, so that growth is a
+ * decision, not an accident.
+ */
+export const CORE_WORKER_BUDGET_BYTES = 10_000;
 
 export const CORE_WORKER = "@kallima/webhooks createWebhookHandler (verify, dedupe, dispatch)";
 
