@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
+import { parseData } from "./data-option.js";
 import {
   buildEvent,
   type DeliveryDefect,
@@ -114,33 +115,6 @@ async function readInput(file: string | undefined, io: CliIO): Promise<Buffer> {
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
   }
   return Buffer.concat(chunks);
-}
-
-async function parseData(value: string): Promise<Record<string, unknown>> {
-  let text = value;
-  let source = "--data";
-  if (value.startsWith("@")) {
-    source = value.slice(1);
-    try {
-      text = await readFile(source, "utf8");
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      throw new CliError("read_failed", `Cannot read ${source}${code ? ` (${code})` : ""}.`, {
-        cause: error,
-      });
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError("invalid_data", `${source} is not valid JSON: ${reason}`, { cause: error });
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new CliError("invalid_data", `${source} must be a JSON object (the event's data).`);
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function describeDefect(defect: DeliveryDefect | undefined): string {

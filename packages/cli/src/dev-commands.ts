@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
   type AttemptReport,
@@ -13,6 +12,7 @@ import {
 } from "@kallima/webhooks-dev";
 import { type Command, Option } from "commander";
 import type { CliIO } from "./cli.js";
+import { parseData } from "./data-option.js";
 import { CliError } from "./errors.js";
 import { parseSignatureFormat, SIGNATURE_FORMATS, type SignatureFormat } from "./formats.js";
 
@@ -59,34 +59,6 @@ function parseSetting(setting: string): [string, string] {
     );
   }
   return [setting.slice(0, at), setting.slice(at + 1)];
-}
-
-async function parseDataOption(value: string): Promise<Record<string, unknown>> {
-  let text = value;
-  let source = "--data";
-  if (value.startsWith("@")) {
-    source = value.slice(1);
-    try {
-      text = await readFile(source, "utf8");
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      throw new CliError("read_failed", `Cannot read ${source}${code ? ` (${code})` : ""}.`, {
-        cause: error,
-      });
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new CliError("invalid_data", `${source} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new CliError("invalid_data", `${source} must be a JSON object (the event's data).`);
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function formatOption(description: string): Option {
@@ -242,7 +214,7 @@ async function runTrigger(types: string[], flags: TriggerFlags, io: CliIO): Prom
     throw new CliError("invalid_option", "--id names one event: trigger one type with it.");
   }
   if (flags.id === "") throw new CliError("invalid_option", "--id must not be empty.");
-  const data = flags.data === undefined ? undefined : await parseDataOption(flags.data);
+  const data = flags.data === undefined ? undefined : await parseData(flags.data);
   const set = Object.fromEntries((flags.set ?? []).map(parseSetting));
   const faults = {
     ...(flags.duplicates === undefined ? {} : { duplicates: flags.duplicates }),
