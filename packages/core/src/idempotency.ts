@@ -230,8 +230,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
     markDone(lease) {
       const at = now();
       const entry = entries.get(lease.key);
+      if (entry && entry.token === lease.token) {
+        // Our own claim, the usual case: done in place. Its eviction order stays that of the
+        // claim, a moment earlier, and no second write is queued.
+        entry.token = undefined;
+        entry.expiresAt = at + ttlMs;
+        return;
+      }
       // Another delivery holds it now (our lease lapsed): its outcome is its own to record.
-      if (entry && entry.token !== lease.token && entry.expiresAt > at) return;
+      if (entry && entry.expiresAt > at) return;
       if (!entry && entries.size >= maxEntries) makeRoom(at);
       put(lease.key, undefined, at + ttlMs);
     },
