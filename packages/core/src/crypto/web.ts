@@ -107,7 +107,9 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
     },
     sign(timestamp, body) {
       const content = signedContent(timestamp, body);
-      return withKeys(async (keys) => bytesToHex((await digests(keys.slice(0, 1), content))[0]!));
+      return withKeys(async (keys) =>
+        bytesToHex(new Uint8Array(await crypto.subtle.sign("HMAC", keys[0]!, content))),
+      );
     },
   };
 }
