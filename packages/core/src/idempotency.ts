@@ -128,11 +128,10 @@ export function positiveOption(
 }
 
 interface MemoryEntry {
+  readonly key: string;
   /** The lease's token while in progress; undefined once done. */
   token: string | undefined;
   expiresAt: number;
-  /** Which write made this entry, to tell current queue items from stale ones. */
-  write: number;
 }
 
 /**
@@ -151,31 +150,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
   const leaseMs = leaseSeconds * 1000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, MemoryEntry>();
-  // Eviction order: every write appends (key, write) to a queue read from `head`. Deleting and
-  // re-inserting Map keys instead would leave V8's deleted slots at the front of the Map, which
-  // every eviction would walk again.
-  let keys: string[] = [];
-  let writes: number[] = [];
+  // Eviction order: every write appends its entry to a queue read from `head`; an item whose
+  // entry is no longer the one in the map (released, or written again since) is stale and
+  // skipped. Deleting and re-inserting Map keys instead would leave V8's deleted slots at the
+  // front of the Map, which every eviction would walk again.
+  let queue: MemoryEntry[] = [];
   let head = 0;
-  let written = 0;
 
-  const compact = () => {
-    keys = keys.slice(head);
-    writes = writes.slice(head);
-    head = 0;
-  };
+  const isCurrent = (entry: MemoryEntry) => entries.get(entry.key) === entry;
 
   const put = (key: string, token: string | undefined, expiresAt: number) => {
-    written += 1;
-    entries.set(key, { token, expiresAt, write: written });
-    keys.push(key);
-    writes.push(written);
-    // Stale items (ids written again since) are dropped as evictions meet them; rebuild the
-    // queue when they pile up without evictions (ids re-claimed after their leases lapsed).
-    if (keys.length - head > 4 * Math.max(entries.size, 1024)) {
-      const live = [...entries].sort((x, y) => x[1].write - y[1].write);
-      keys = live.map(([id]) => id);
-      writes = live.map(([, entry]) => entry.write);
+    const entry: MemoryEntry = { key, token, expiresAt };
+    entries.set(key, entry);
+    queue.push(entry);
+    // Stale items are dropped as evictions meet them; rebuild the queue when they pile up
+    // without evictions (ids re-claimed after their leases lapsed).
+    if (queue.length - head > 4 * Math.max(entries.size, 1024)) {
+      queue = queue.slice(head).filter(isCurrent);
       head = 0;
     }
   };
@@ -183,22 +174,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
   /** Frees one slot: the oldest entry that is finished or lapsed. Never a live claim. */
   const makeRoom = (at: number): boolean => {
     let freed = false;
-    for (let pending = keys.length - head; pending > 0 && !freed; pending--) {
-      const key = keys[head]!;
-      const write = writes[head]!;
+    for (let pending = queue.length - head; pending > 0 && !freed; pending--) {
+      const entry = queue[head]!;
       head += 1;
-      const entry = entries.get(key);
-      if (!entry || entry.write !== write) continue;
+      if (!isCurrent(entry)) continue;
       if (entry.token === undefined || entry.expiresAt <= at) {
-        entries.delete(key);
+        entries.delete(entry.key);
         freed = true;
       } else {
         // A live claim keeps its place in the store: look at it again after the others.
-        keys.push(key);
-        writes.push(write);
+        queue.push(entry);
       }
     }
-    if (head > 1024 && head * 2 > keys.length) compact();
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
     return freed;
   };
 
@@ -257,8 +248,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryIdempotency
     },
     clear() {
       entries.clear();
-      keys = [];
-      writes = [];
+      queue = [];
       head = 0;
     },
   };

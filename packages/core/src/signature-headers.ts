@@ -14,11 +14,20 @@ import {
  */
 export const MAX_SIGNATURES_PER_HEADER = 8;
 
-const TIMESTAMP_PATTERN = /^\d{1,15}$/;
-const SIGNATURE_PATTERN = /^[0-9a-fA-F]{64}$/;
-const COMMON_FORM = /^t=(\d{1,15}),v1=([0-9a-fA-F]{64})$/;
+/** Decimal digits only, at most 15 of them: Unix seconds, which `Number` reads exactly. */
+function isTimestampDigits(value: string): boolean {
+  if (value.length < 1 || value.length > 15) return false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
 
-/** Which of Kallima's two header formats a delivery used. */
+// A signature is 64 hex digits; the engine checks the digits as it decodes them (one pass), so
+// the parser keeps every item of that length and leaves the rest out.
+const SIGNATURE_LENGTH = 64;
+
 export type SignatureFormat =
   /** `X-Kallima-Signature: <hex>[,<hex>…]` with `X-Kallima-Timestamp: <unix>` (the webhooks guide). */
   | "x-headers"
@@ -55,7 +64,7 @@ function displayName(header: string): string {
 }
 
 function checkTimestamp(timestamp: string, where: string): string {
-  if (!TIMESTAMP_PATTERN.test(timestamp)) {
+  if (!isTimestampDigits(timestamp)) {
     throw new WebhookSignatureError(
       "invalid_timestamp",
       `${where} must be decimal Unix seconds (digits only).`,
@@ -65,13 +74,13 @@ function checkTimestamp(timestamp: string, where: string): string {
 }
 
 /** The well-formed signatures of an `X-Kallima-Signature` value, the first few read. */
-function hexCandidates(header: string): string[] {
+function signatureCandidates(header: string): string[] {
   // The common case, one signature, skips the split.
-  if (header.length === 64 && SIGNATURE_PATTERN.test(header)) return [header];
+  if (header.length === SIGNATURE_LENGTH) return [header];
   const candidates: string[] = [];
   for (const part of header.split(",", MAX_SIGNATURES_PER_HEADER)) {
     const candidate = part.trim();
-    if (SIGNATURE_PATTERN.test(candidate)) candidates.push(candidate);
+    if (candidate.length === SIGNATURE_LENGTH) candidates.push(candidate);
   }
   return candidates;
 }
@@ -97,8 +106,28 @@ export function parseSignaturePair(signature: HeaderValue, timestamp: HeaderValu
   return {
     format: "x-headers",
     timestamp: checkTimestamp(timestampValue, "The X-Kallima-Timestamp header"),
-    candidates: hexCandidates(signatureValue),
+    candidates: signatureCandidates(signatureValue),
   };
+}
+
+/**
+ * `t=<digits>,v1=<64 characters>` exactly, without a regular expression (V8 ran the one this
+ * replaced in about the time of the HMAC of a small body). Anything else takes the general path.
+ */
+function commonForm(header: string): SignatureClaim | undefined {
+  const comma = header.indexOf(",");
+  if (
+    comma < 3 ||
+    header.length !== comma + 4 + SIGNATURE_LENGTH ||
+    !header.startsWith("t=") ||
+    !header.startsWith("v1=", comma + 1) ||
+    header.includes(",", comma + 4)
+  ) {
+    return undefined;
+  }
+  const timestamp = header.slice(2, comma);
+  if (!isTimestampDigits(timestamp)) return undefined;
+  return { format: "kallima-signature", timestamp, candidates: [header.slice(comma + 4)] };
 }
 
 /**
@@ -110,9 +139,8 @@ export function parseKallimaSignature(value: HeaderValue): SignatureClaim {
   if (header === false) repeated(KALLIMA_SIGNATURE_HEADER);
   // The form Kallima sends, one t and one v1, skips the split (it costs more than the HMAC
   // comparison at small bodies).
-  const common = header ? COMMON_FORM.exec(header) : null;
-  if (common)
-    return { format: "kallima-signature", timestamp: common[1]!, candidates: [common[2]!] };
+  const common = header ? commonForm(header) : undefined;
+  if (common) return common;
   let timestamp: string | undefined;
   let timestamps = 0;
   let signatures = 0;
@@ -123,7 +151,7 @@ export function parseKallimaSignature(value: HeaderValue): SignatureClaim {
       if (item.startsWith("v1=")) {
         signatures++;
         const candidate = item.slice(3);
-        if (signatures <= MAX_SIGNATURES_PER_HEADER && SIGNATURE_PATTERN.test(candidate)) {
+        if (signatures <= MAX_SIGNATURES_PER_HEADER && candidate.length === SIGNATURE_LENGTH) {
           candidates.push(candidate);
         }
       } else if (item.startsWith("t=")) {

@@ -175,6 +175,42 @@ describe("WebhookVerifier header handling", () => {
       ).toBe("invalid_signature");
     }
   });
+
+  it("reads hex digits in either case, and only hex digits", async () => {
+    const { signature, timestamp } = await signed();
+    const upper = signature.toUpperCase();
+    expect(await codeOf(verifier().verify({ payload: BODY, signature: upper, timestamp }))).toBe(
+      "ok",
+    );
+    expect(
+      await codeOf(verifier().verify({ payload: BODY, signature: `t=${timestamp},v1=${upper}` })),
+    ).toBe("ok");
+    // Characters that a lenient decoder masks to the right digit (U+0161 → 0x61 "a").
+    for (const position of [0, 31, 63]) {
+      const code = signature.charCodeAt(position);
+      const lookalike =
+        signature.slice(0, position) +
+        String.fromCharCode(0x100 | code) +
+        signature.slice(position + 1);
+      expect(
+        await codeOf(verifier().verify({ payload: BODY, signature: lookalike, timestamp })),
+      ).toBe("invalid_signature");
+      expect(
+        await codeOf(
+          verifier().verify({ payload: BODY, signature: `t=${timestamp},v1=${lookalike}` }),
+        ),
+      ).toBe("invalid_signature");
+      expect(
+        await codeOf(
+          verifier().verify({
+            payload: BODY,
+            signature: `${"0".repeat(64)},${lookalike}`,
+            timestamp,
+          }),
+        ),
+      ).toBe("invalid_signature");
+    }
+  });
 });
 
 describe("WebhookVerifier payloads", () => {

@@ -8,8 +8,9 @@ export type BodyBytes = string | Uint8Array;
 export interface SignatureEngine {
   /**
    * The index of the first secret whose HMAC of `timestamp.body` equals any candidate, or -1.
-   * Every secret and candidate is compared whatever matched. Candidates are already validated as
-   * 64 hex digits.
+   * Every secret and candidate is compared whatever matched. Candidates are the header's
+   * signature items as sent: one that is not 64 hex digits matches nothing (the engine checks
+   * while it decodes, once).
    */
   matches(
     timestamp: string,

@@ -1,3 +1,4 @@
+import { decodeSignatureHex, SIGNATURE_BYTES } from "./hex.js";
 import type { BodyBytes, SignatureEngine } from "./types.js";
 
 // Web Crypto: the one HMAC every edge runtime (Workers, Deno, Bun, Next Edge) has.
@@ -22,18 +23,14 @@ function signedContent(timestamp: string, body: BodyBytes): Uint8Array<ArrayBuff
   return content;
 }
 
-/** The value of one hex digit (candidates are checked to be hex before they get here). */
-function hexDigit(code: number): number {
-  // '0'–'9' → 0–9; 'a'–'f' and 'A'–'F' (case folded by | 0x20) → 10–15.
-  return code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57;
-}
-
-function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < bytes.length; i++) {
-    bytes[i] = (hexDigit(hex.charCodeAt(2 * i)) << 4) | hexDigit(hex.charCodeAt(2 * i + 1));
+/** The candidates that are signatures (64 hex digits), as bytes; the others match nothing. */
+function signatureBytes(candidates: readonly string[]): Uint8Array<ArrayBuffer>[] {
+  const decoded: Uint8Array<ArrayBuffer>[] = [];
+  for (const hex of candidates) {
+    const bytes = new Uint8Array(SIGNATURE_BYTES);
+    if (decodeSignatureHex(hex, bytes)) decoded.push(bytes);
   }
-  return bytes;
+  return decoded;
 }
 
 function bytesToHex(bytes: Uint8Array): string {
@@ -86,8 +83,9 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
     );
   return {
     matches(timestamp, body, candidates) {
+      const expected = signatureBytes(candidates);
+      if (expected.length === 0) return -1;
       const content = signedContent(timestamp, body);
-      const expected = candidates.map(hexToBytes);
       return withKeys(async (keys) => {
         // One secret and one signature is nearly every delivery: the runtime's own verify
         // compares in constant time, with one promise.
