@@ -103,8 +103,11 @@ export function createDispatcher(
 
   const fail = resultReporter(report);
 
-  /** How a claim ended: a lease to run under, an answer that ends the delivery, or neither. */
-  type Claimed = { lease?: IdempotencyLease; answer?: WebhookResult };
+  /**
+   * How a claim ended: a lease to run under, an answer that ends the delivery, or neither. A
+   * store's `{ status: "claimed", lease }` is one as it is, so the usual claim allocates nothing.
+   */
+  type Claimed = { readonly lease?: IdempotencyLease; readonly answer?: WebhookResult };
   const unclaimed: Claimed = {};
 
   const claimFailed = (cause: unknown, event: VerifiedKallimaEvent): Claimed => {
@@ -118,7 +121,7 @@ export function createDispatcher(
   const claimed = (result: ClaimResult, event: VerifiedKallimaEvent): Claimed => {
     if (result.status === "done") return { answer: acceptedResult("duplicate", event) };
     if (result.status === "in_progress") return { answer: inProgressResult(event) };
-    return { lease: result.lease };
+    return result;
   };
 
   /**

@@ -20,7 +20,6 @@ import { type IdempotencyStore, memoryStore, positiveOption } from "./idempotenc
 import { createFailureLogger, type WebhookLogger } from "./logging.js";
 import {
   createObserving,
-  type DeliveryObservation,
   type DeliveryRecord,
   type DeliveryTracker,
   type WebhookInstrumentation,
@@ -224,10 +223,28 @@ function checkQueueMode(options: WebhookHandlerOptions<never>): void {
   }
 }
 
-/** A verification outcome, with the body bytes queue mode stores. */
-type VerifiedRequest =
-  | (Extract<VerifyRequestOutcome, { ok: true }> & { rawBody: RawBody })
-  | Extract<VerifyRequestOutcome, { ok: false }>;
+/**
+ * What runs once a delivery is verified: dispatch for `handle()`, the outcome for `verify()`.
+ * Passed down rather than returned up, so that the usual synchronous path allocates no
+ * intermediate outcome per delivery.
+ */
+type AfterVerify<TContext, TResult> = (
+  delivery: VerifiedDelivery,
+  rawBody: RawBody,
+  request: WebhookRequest<TContext>,
+  tracker: DeliveryTracker | undefined,
+) => TResult | Promise<TResult>;
+
+/** What a rejected delivery's answer becomes for the caller. */
+type AfterReject<TResult> = (result: WebhookResult) => TResult;
+
+const answerAsIs: AfterReject<WebhookResult> = (result) => result;
+const verifiedOutcome: AfterVerify<unknown, VerifyRequestOutcome> = (delivery) => ({
+  ok: true,
+  event: delivery.event,
+  delivery,
+});
+const rejectedOutcome: AfterReject<VerifyRequestOutcome> = (result) => ({ ok: false, result });
 
 /** Says on the result which secret matched and which header format the delivery used. */
 function stamp(result: WebhookResult, delivery: VerifiedDelivery): WebhookResult {
@@ -377,75 +394,79 @@ export function buildWebhookHandler<TContext = unknown>(
     });
   };
 
-  const accepted = (delivery: VerifiedDelivery, rawBody: RawBody): VerifiedRequest => ({
-    ok: true,
-    event: delivery.event,
-    delivery,
-    rawBody,
-  });
   /** A coded failure becomes its answer; anything else is a bug and rejects. */
-  const rejected = (error: unknown): VerifiedRequest => {
+  const rejection = (error: unknown): WebhookResult => {
     const known = asWebhookError(error);
     if (!known) throw error;
-    return { ok: false, result: fail(errorResult(known)) };
+    return fail(errorResult(known));
   };
 
-  const verifyRead = (
+  const verifyRead = <TResult>(
     request: WebhookRequest<TContext>,
     rawBody: RawBody | null | undefined,
-    observation: DeliveryObservation | undefined,
-  ): VerifiedRequest | Promise<VerifiedRequest> => {
+    tracker: DeliveryTracker | undefined,
+    next: AfterVerify<TContext, TResult>,
+    rejected: AfterReject<TResult>,
+  ): TResult | Promise<TResult> => {
+    let verifying: VerifiedDelivery | Promise<VerifiedDelivery>;
     try {
       if (rawBody === null || rawBody === undefined) {
         throw new RawBodyUnavailableError(
           "No raw request body was given to the webhook handler. Pass the exact bytes received: the signature covers them.",
         );
       }
-      const verifying = observation
+      const observation = tracker?.observation;
+      verifying = observation
         ? observation.step({ name: "verify" }, () => verifyBody(request, rawBody))
         : verifyBody(request, rawBody);
-      return isPromiseLike(verifying)
-        ? Promise.resolve(verifying).then((delivery) => accepted(delivery, rawBody), rejected)
-        : accepted(verifying, rawBody);
     } catch (error) {
-      return rejected(error);
+      return rejected(rejection(error));
     }
+    // Outside the try: what comes next failing is not a rejected delivery.
+    return isPromiseLike(verifying)
+      ? Promise.resolve(verifying).then(
+          (delivery) => next(delivery, rawBody, request, tracker),
+          (error: unknown) => rejected(rejection(error)),
+        )
+      : next(verifying, rawBody, request, tracker);
   };
 
   /**
-   * Reads the body and verifies it. Not async: with a body in hand, a static secret and a
-   * synchronous engine, no promise is made (a small delivery costs a few µs, a tick is felt).
+   * Reads the body, verifies it and goes on with `next`, or answers with `rejected`. Not async:
+   * with a body in hand, a static secret and a synchronous engine, no promise is made (a small
+   * delivery costs a few µs, a tick is felt).
    */
-  const verifyRequest = (
+  const verifyRequest = <TResult>(
     request: WebhookRequest<TContext>,
-    observation?: DeliveryObservation,
-  ): VerifiedRequest | Promise<VerifiedRequest> => {
+    tracker: DeliveryTracker | undefined,
+    next: AfterVerify<TContext, TResult>,
+    rejected: AfterReject<TResult>,
+  ): TResult | Promise<TResult> => {
     let pending: ReturnType<typeof readBody>;
     try {
       pending = readBody(request.rawBody);
     } catch (error) {
-      return rejected(error);
+      return rejected(rejection(error));
     }
     return isPromiseLike(pending)
       ? Promise.resolve(pending).then(
-          (rawBody) => verifyRead(request, rawBody, observation),
-          rejected,
+          (rawBody) => verifyRead(request, rawBody, tracker, next, rejected),
+          (error: unknown) => rejected(rejection(error)),
         )
-      : verifyRead(request, pending, observation);
+      : verifyRead(request, pending, tracker, next, rejected);
   };
 
-  /** Dispatches a verified delivery; a rejected one is already its answer. */
-  const dispatchVerified = (
-    verified: VerifiedRequest,
-    request: WebhookRequest<TContext>,
-    tracker: DeliveryTracker | undefined,
-  ): WebhookResult | Promise<WebhookResult> => {
-    if (!verified.ok) return verified.result;
-    const { delivery } = verified;
+  /** Dispatches a verified delivery (or enqueues it, in queue mode). */
+  const dispatchVerified: AfterVerify<TContext, WebhookResult> = (
+    delivery,
+    rawBody,
+    request,
+    tracker,
+  ) => {
     tracker?.verified(delivery);
     const dispatched = enqueue
-      ? enqueue(verified.event, verified.rawBody, request.headers)
-      : dispatch(verified.event, request.context, tracker?.observation);
+      ? enqueue(delivery.event, rawBody, request.headers)
+      : dispatch(delivery.event, request.context, tracker?.observation);
     return isPromiseLike(dispatched)
       ? dispatched.then((result) => stamp(result, delivery))
       : stamp(dispatched, delivery);
@@ -456,10 +477,7 @@ export function buildWebhookHandler<TContext = unknown>(
     tracker: DeliveryTracker | undefined,
   ): WebhookResult | Promise<WebhookResult> => {
     if (request.method !== undefined && request.method !== "POST") return methodNotAllowedResult();
-    const verified = verifyRequest(request, tracker?.observation);
-    return isPromiseLike(verified)
-      ? verified.then((outcome) => dispatchVerified(outcome, request, tracker))
-      : dispatchVerified(verified, request, tracker);
+    return verifyRequest(request, tracker, dispatchVerified, answerAsIs);
   };
 
   /**
@@ -510,7 +528,14 @@ export function buildWebhookHandler<TContext = unknown>(
       return Promise.resolve({ ok: false, result: methodNotAllowedResult() });
     }
     try {
-      return Promise.resolve(verifyRequest(request, tracker?.observation));
+      return Promise.resolve(
+        verifyRequest(
+          request,
+          tracker,
+          verifiedOutcome as AfterVerify<TContext, VerifyRequestOutcome>,
+          rejectedOutcome,
+        ),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
