@@ -105,7 +105,7 @@ export function settingsFor(smoke: boolean): BenchSettings {
     memory: { events: 100_000 },
     queue: { jobs: 5_000, concurrency: 16 },
     // Batches long enough that the HTTP round trip (workerd is timed from outside) is small.
-    runtimes: { rounds: 6, batchMs: 60 },
+    runtimes: { rounds: 8, batchMs: 150 },
   };
 }
 
