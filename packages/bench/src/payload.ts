@@ -84,6 +84,20 @@ export function kallimaSignatureHeader(
 const FLOOR_TOLERANCE_SECONDS = 300;
 
 /**
+ * What a hand-written receiver does at least to dedupe: each id looked up in a `Map` (a repeat
+ * refused), recorded, and the oldest dropped past `bound`. Returns whether the id was new.
+ */
+export function floorIdRecorder(bound: number): (id: string) => boolean {
+  const seen = new Map<string, number>();
+  return (id) => {
+    if (seen.has(id)) return false;
+    seen.set(id, Date.now());
+    if (seen.size > bound) seen.delete(seen.keys().next().value!);
+    return true;
+  };
+}
+
+/**
  * The floor: the least a correct hand-written receiver does on Node. HMAC over `timestamp.body`
  * with node:crypto, constant-time compare, freshness, JSON.parse of the Buffer.
  */

@@ -13,6 +13,7 @@ import { Webhook as SvixWebhook } from "svix";
 import { type Case, type Measured, type MeasureSettings, measure, median } from "./measure.js";
 import { otelNoopInstrumentation } from "./otel-noop.js";
 import {
+  floorIdRecorder,
   floorVerify,
   KALLIMA_SECRET,
   type KallimaDelivery,
@@ -262,8 +263,7 @@ export async function benchHandle(
     let expected = "";
     const floorRequests = requestsOf(headerSets.pair);
     // Bounded as the core's store is in this part, so that every id was dropped before it comes back.
-    const floorSeen = new Map<string, number>();
-    const floorBound = poolSize / 2;
+    const recordFloorId = floorIdRecorder(poolSize / 2);
     const floor: Case = {
       name: FLOOR_RECORDING,
       run: () => {
@@ -275,9 +275,7 @@ export async function benchHandle(
           request.headers["x-kallima-signature"]!,
           request.body,
         );
-        if (floorSeen.has(event.id)) throw new Error(`The floor saw ${event.id} twice.`);
-        floorSeen.set(event.id, Date.now());
-        if (floorSeen.size > floorBound) floorSeen.delete(floorSeen.keys().next().value!);
+        if (!recordFloorId(event.id)) throw new Error(`The floor saw ${event.id} twice.`);
         return event;
       },
       check: (event) => {

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { floorVerify } from "../payload.js";
+import { floorIdRecorder, floorVerify } from "../payload.js";
 
 /** What every benchmark server shares: the floor check and the count of events handled. */
 export interface ServerContext {
@@ -20,8 +20,16 @@ function single(value: string | string[] | null | undefined): string | undefined
 }
 
 /**
+ * The ids the floor routes of this process have seen, bounded as the adapters' default memory
+ * store is (10,000): a receiver must dedupe (PROTOCOL.md), so the floor does what a hand-written
+ * one does at least, as part 2's floor does.
+ */
+const recordFloorId = floorIdRecorder(10_000);
+
+/**
  * The hand-written route of each framework's floor: read both headers, run the floor check on
- * the raw bytes, answer 200 `{ received: true }` or 401.
+ * the raw bytes, dedupe the id, answer 200 `{ received: true }` (a repeat: without running
+ * anything) or 401.
  */
 export function floorRoute(
   ctx: ServerContext,
@@ -35,14 +43,16 @@ export function floorRoute(
   const timestamp = read("x-kallima-timestamp");
   const signature = read("x-kallima-signature");
   if (!timestamp || !signature) return { status: 401, body: '{"error":"missing headers"}' };
+  let event: { id: string };
   try {
     const bytes = Buffer.isBuffer(body)
       ? body
       : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    floorVerify(ctx.secret, timestamp, signature, bytes);
+    event = floorVerify(ctx.secret, timestamp, signature, bytes);
   } catch {
     return { status: 401, body: '{"error":"invalid"}' };
   }
+  if (!recordFloorId(event.id)) return { status: 200, body: '{"received":true,"duplicate":true}' };
   ctx.count();
   return { status: 200, body: '{"received":true}' };
 }
