@@ -579,7 +579,8 @@ export function buildWebhookHandler<TContext = unknown>(
         method: request.method,
         headers: request.headers,
         rawBody: (limit) => readRequestBody(request, limit),
-        ...(context === undefined ? {} : { context }),
+        // Not a conditional spread (slow in V8 on every request): undefined reads as absent.
+        context,
       });
       return toResponse(result);
     },

@@ -47,11 +47,13 @@ export async function handleNodeRequest(
       req.method === "POST"
         ? {
             headers: nodeSignatureHeaders(req),
+            // Plain literals, no conditional spreads: this runs on every delivery. An undefined
+            // hint or context reads as an absent one.
             rawBody: readRawBody(req as NodeWebhookRequest, {
               maxBodyBytes: handler.maxBodyBytes,
-              ...(options.consumedBodyHint ? { consumedBodyHint: options.consumedBodyHint } : {}),
+              consumedBodyHint: options.consumedBodyHint,
             }),
-            ...(options.context === undefined ? {} : { context: options.context }),
+            context: options.context,
           }
         : // Answered 405 by handle() without reading the body, so that onDelivery sees it too.
           { method: req.method ?? "", headers: {}, rawBody: undefined },

@@ -81,13 +81,17 @@ export function toWebhookRequest(
   executionContext?: ExecutionContext,
 ): WebhookRequest<NestWebhookContext> {
   const node = nodeRequestOf(req);
+  // Plain literals, no conditional spreads: this runs on every delivery.
+  const context: NestWebhookContext = { request: req };
+  if (executionContext) context.executionContext = executionContext;
   return {
-    ...(req.method === undefined ? {} : { method: req.method }),
+    // The core reads an undefined method as "not said", as it reads an absent one.
+    method: req.method,
     // From Node's rawHeaders where there is a Node request: both platforms' `headers` join a
     // repeated custom header into "a, b", which would read as a list of signatures instead of
     // a repeat to refuse.
     headers: node ? nodeSignatureHeaders(node) : req.headers,
     rawBody: (maxBodyBytes) => readNestRawBody(req, maxBodyBytes),
-    context: { request: req, ...(executionContext ? { executionContext } : {}) },
+    context,
   };
 }
