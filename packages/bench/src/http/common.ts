@@ -19,6 +19,17 @@ function single(value: string | string[] | null | undefined): string | undefined
   return typeof value === "string" ? value : undefined;
 }
 
+// Module level, not a closure per request: tsx names every nested function with a helper call
+// (keepNames), which cost the floor routes about 0.7 µs a request in a CPU profile.
+function readHeader(
+  headers: HeaderBag | { get(name: string): string | null },
+  name: string,
+): string | undefined {
+  return typeof headers.get === "function"
+    ? single((headers as { get(name: string): string | null }).get(name))
+    : single((headers as HeaderBag)[name]);
+}
+
 /**
  * The ids the floor routes of this process have seen, bounded as the adapters' default memory
  * store is (10,000): a receiver must dedupe (PROTOCOL.md), so the floor does what a hand-written
@@ -36,12 +47,8 @@ export function floorRoute(
   headers: HeaderBag | { get(name: string): string | null },
   body: Buffer | Uint8Array,
 ): { status: number; body: string } {
-  const read = (name: string) =>
-    typeof headers.get === "function"
-      ? single((headers as { get(name: string): string | null }).get(name))
-      : single((headers as HeaderBag)[name]);
-  const timestamp = read("x-kallima-timestamp");
-  const signature = read("x-kallima-signature");
+  const timestamp = readHeader(headers, "x-kallima-timestamp");
+  const signature = readHeader(headers, "x-kallima-signature");
   if (!timestamp || !signature) return { status: 401, body: '{"error":"missing headers"}' };
   let event: { id: string };
   try {
