@@ -28,6 +28,7 @@ function isTimestampDigits(value: string): boolean {
 // the parser keeps every item of that length and leaves the rest out.
 const SIGNATURE_LENGTH = 64;
 
+/** Which of Kallima's two header formats a delivery used. */
 export type SignatureFormat =
   /** `X-Kallima-Signature: <hex>[,<hex>…]` with `X-Kallima-Timestamp: <unix>` (the webhooks guide). */
   | "x-headers"
@@ -73,7 +74,7 @@ function checkTimestamp(timestamp: string, where: string): string {
   return timestamp;
 }
 
-/** The well-formed signatures of an `X-Kallima-Signature` value, the first few read. */
+/** The signature-length items of an `X-Kallima-Signature` value, the first few read. */
 function signatureCandidates(header: string): string[] {
   // The common case, one signature, skips the split.
   if (header.length === SIGNATURE_LENGTH) return [header];

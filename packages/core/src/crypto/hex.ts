@@ -29,3 +29,16 @@ export function decodeSignatureHex(hex: string, into: Uint8Array): boolean {
   }
   return true;
 }
+
+/**
+ * The candidates that are signatures, each decoded into bytes of its own; the others match
+ * nothing and are left out. For the rarer deliveries with several secrets or signatures.
+ */
+export function decodeSignatures(candidates: readonly string[]): Uint8Array<ArrayBuffer>[] {
+  const decoded: Uint8Array<ArrayBuffer>[] = [];
+  for (const hex of candidates) {
+    const bytes = new Uint8Array(SIGNATURE_BYTES);
+    if (decodeSignatureHex(hex, bytes)) decoded.push(bytes);
+  }
+  return decoded;
+}

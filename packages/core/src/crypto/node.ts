@@ -1,6 +1,6 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
-import { decodeSignatureHex, SIGNATURE_BYTES } from "./hex.js";
+import { decodeSignatureHex, decodeSignatures, SIGNATURE_BYTES } from "./hex.js";
 import type { BodyBytes, SignatureEngine } from "./types.js";
 
 // node:crypto's synchronous HMAC is ~20x faster than crypto.subtle for small bodies on Node.
@@ -34,11 +34,7 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
       if (!decodeSignatureHex(candidates[0]!, single)) return -1;
       return timingSafeEqual(digest(keys[0]!, timestamp, body), single) ? 0 : -1;
     }
-    const expected: Buffer[] = [];
-    for (const hex of candidates) {
-      const bytes = Buffer.alloc(SIGNATURE_BYTES);
-      if (decodeSignatureHex(hex, bytes)) expected.push(bytes);
-    }
+    const expected = decodeSignatures(candidates);
     if (expected.length === 0) return -1;
     let matched = -1;
     for (let index = 0; index < keys.length; index++) {

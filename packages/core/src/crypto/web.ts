@@ -1,4 +1,4 @@
-import { decodeSignatureHex, SIGNATURE_BYTES } from "./hex.js";
+import { decodeSignatures } from "./hex.js";
 import type { BodyBytes, SignatureEngine } from "./types.js";
 
 // Web Crypto: the one HMAC every edge runtime (Workers, Deno, Bun, Next Edge) has.
@@ -21,16 +21,6 @@ function signedContent(timestamp: string, body: BodyBytes): Uint8Array<ArrayBuff
   content.set(prefix, 0);
   content.set(bytes, prefix.byteLength);
   return content;
-}
-
-/** The candidates that are signatures (64 hex digits), as bytes; the others match nothing. */
-function signatureBytes(candidates: readonly string[]): Uint8Array<ArrayBuffer>[] {
-  const decoded: Uint8Array<ArrayBuffer>[] = [];
-  for (const hex of candidates) {
-    const bytes = new Uint8Array(SIGNATURE_BYTES);
-    if (decodeSignatureHex(hex, bytes)) decoded.push(bytes);
-  }
-  return decoded;
 }
 
 function bytesToHex(bytes: Uint8Array): string {
@@ -83,7 +73,7 @@ export function createSignatureEngine(secrets: readonly string[]): SignatureEngi
     );
   return {
     matches(timestamp, body, candidates) {
-      const expected = signatureBytes(candidates);
+      const expected = decodeSignatures(candidates);
       if (expected.length === 0) return -1;
       const content = signedContent(timestamp, body);
       return withKeys(async (keys) => {
