@@ -7,8 +7,8 @@ import {
 import { checkBodySize, checkContentLength, readRequestBody } from "@kallima/webhooks/adapter";
 import {
   nodeSignatureHeaders,
+  prepareResultResponse,
   readRawBody as readNodeBody,
-  writeResult,
 } from "@kallima/webhooks/node";
 import { type H3Event, readRawBody } from "h3";
 
@@ -142,15 +142,20 @@ export function webhookRequest(event: H3Event): WebhookRequest<H3Event> {
 }
 
 /**
- * Answers with the core's result. h3 1.x: written to Node's response (as the Node adapters do:
- * a body not read to its end gets `Connection: close`), keeping headers set before; the handler
- * then returns nothing. h3 2: set on `event.res` and returned as the body, so that h3 merges in
- * the headers earlier middleware set.
+ * Answers with the core's result the way an h3 handler does: status and headers set on the
+ * response (keeping headers set before), the body returned for h3 to send, so that h3's own
+ * response path and hooks (`onBeforeResponse`, `onAfterResponse`) see it. When the request body
+ * was not read to its end (a 413), the answer carries `Connection: close`. h3 1.x: on Node's
+ * response, as the Node adapters ready it (nothing is returned when the answer can no longer be
+ * sent); h3 2: on `event.res`.
  */
 export function respond(event: H3Event, result: WebhookResult): string | undefined {
   if (!isH3v2(event)) {
-    writeResult((event as unknown as H3v1Event).node.res, result);
-    return undefined;
+    const res = (event as unknown as H3v1Event).node.res;
+    if (!prepareResultResponse(res)) return undefined;
+    res.statusCode = result.status;
+    for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+    return result.body;
   }
   const v2 = event as unknown as H3v2Event;
   v2.res.status = result.status;

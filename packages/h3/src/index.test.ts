@@ -155,6 +155,18 @@ describe.each(MAJORS)("%s on its Node listener", (major) => {
     expect(JSON.parse(response.body)).toEqual({ id: "evt_verify_only", bytes: Array.from(bytes) });
   });
 
+  it("answers through h3's response path, so the app's response hook sees every answer", async () => {
+    const seen: number[] = [];
+    const app = await serve({
+      route: kallimaWebhooks({ secret: CONFORMANCE_SECRET }),
+      onResponse: (status) => seen.push(status),
+    });
+    expect((await deliver(app, eventJson("evt_hooked"))).status).toBe(200);
+    const forged = signDelivery("{}", { secret: "whsec_otherSecretForHooks_0123456789" });
+    expect((await app.send(forged)).status).toBe(401);
+    expect(seen).toEqual([200, 401]);
+  });
+
   it("keeps the headers an earlier handler set on the answer", async () => {
     const app = await serve({
       before: ((event: never) => {

@@ -23,6 +23,8 @@ export interface Mount {
   route: (event: never) => unknown;
   /** A route after it, for verify-only (registered for every method too). */
   after?: (event: never) => unknown;
+  /** The app's response hook (1.x `onBeforeResponse`, 2 `onResponse`): the status it saw. */
+  onResponse?: (status: number) => void;
 }
 
 export type Major = "h3 1.x" | "h3 2";
@@ -31,7 +33,10 @@ export type Transport = "node" | "fetch";
 /** An h3 app of either major with this route, as a Node request listener and a Fetch handler. */
 export function buildApp(major: Major, mount: Mount) {
   if (major === "h3 1.x") {
-    const app = h3v1.createApp();
+    const onResponse = mount.onResponse;
+    const app = h3v1.createApp(
+      onResponse ? { onBeforeResponse: (event) => onResponse(event.node.res.statusCode) } : {},
+    );
     if (mount.before) app.use(h3v1.defineEventHandler(mount.before as h3v1.EventHandler));
     if (mount.after) {
       app.use(PATH, mount.route as h3v1.EventHandler);
@@ -44,7 +49,10 @@ export function buildApp(major: Major, mount: Mount) {
       fetch: h3v1.toWebHandler(app) as (request: Request) => Promise<Response>,
     };
   }
-  const app = new h3v2.H3();
+  const onResponse = mount.onResponse;
+  const app = new h3v2.H3(
+    onResponse ? { onResponse: (response: Response) => onResponse(response.status) } : {},
+  );
   if (mount.before) app.use(mount.before as unknown as h3v2.Middleware);
   if (mount.after) {
     app.all(PATH, mount.after as h3v2.EventHandler, {
