@@ -9,6 +9,7 @@ import {
   nodeSignatureHeaders,
   prepareResultResponse,
   readRawBody as readNodeBody,
+  writeResult,
 } from "@kallima/webhooks/node";
 import { type H3Event, readRawBody } from "h3";
 
@@ -163,4 +164,15 @@ export function respond(event: H3Event, result: WebhookResult): string | undefin
   const req = v2.node?.req;
   if (req && !req.complete) v2.res.headers.set("connection", "close");
   return result.body;
+}
+
+/**
+ * Answers a refused delivery from verify-only middleware. h3 1.x ignores what an `onRequest`
+ * hook returns and stops only once the response is sent, so there the answer is written to
+ * Node's response at once (and nothing is returned); elsewhere as {@link respond}.
+ */
+export function refuse(event: H3Event, result: WebhookResult): string | undefined {
+  if (isH3v2(event)) return respond(event, result);
+  writeResult((event as unknown as H3v1Event).node.res, result);
+  return undefined;
 }

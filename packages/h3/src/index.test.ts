@@ -183,6 +183,35 @@ describe.each(MAJORS)("%s on its Node listener", (major) => {
     expect(response.headers["content-type"]).toBe("application/json; charset=utf-8");
   });
 
+  it("verify-only as the route's request hook, as the README shows: a refused delivery is answered there", async () => {
+    const ran: unknown[] = [];
+    const route =
+      major === "h3 1.x"
+        ? h3v1.defineEventHandler({
+            onRequest: [verifyKallimaWebhook({ secret: CONFORMANCE_SECRET })],
+            handler: (event) => {
+              ran.push(event.context.kallimaEvent?.id);
+              return { received: true };
+            },
+          })
+        : h3v2.defineHandler({
+            middleware: [verifyKallimaWebhook({ secret: CONFORMANCE_SECRET }) as never],
+            handler: (event) => {
+              // The H3EventContext augmentation is h3 1.x's (the `h3` the package resolves).
+              ran.push((event.context as { kallimaEvent?: VerifiedKallimaEvent }).kallimaEvent?.id);
+              return { received: true };
+            },
+          });
+    const app = await serve({ route: route as never });
+    const forged = signDelivery(eventJson("evt_forged"), {
+      secret: "whsec_otherSecretForHooks_0123456789",
+    });
+    const refused = await app.send(forged);
+    expect([refused.status, codeOf(refused.body)]).toEqual([401, "invalid_signature"]);
+    expect((await deliver(app, eventJson("evt_hook_ok"))).status).toBe(200);
+    expect(ran).toEqual(["evt_hook_ok"]);
+  });
+
   if (major === "h3 1.x") {
     it("verifies the bytes h3 kept when an earlier handler read the body with readBody()", async () => {
       let parsed: unknown;

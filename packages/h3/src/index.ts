@@ -8,7 +8,7 @@ import type {
 } from "@kallima/webhooks";
 import { createVerifyOnlyHandler, resolveWebhookHandler } from "@kallima/webhooks/adapter";
 import type { EventHandler, H3Event } from "h3";
-import { respond, webhookRequest } from "./event.js";
+import { refuse, respond, webhookRequest } from "./event.js";
 
 // One package to install and import: the core's whole surface, plus the h3 helpers below.
 export * from "@kallima/webhooks";
@@ -101,7 +101,7 @@ export function verifyKallimaWebhook(
   });
   return eventHandler(async (event) => {
     const verified = await handler.verify(webhookRequest(event));
-    if (!verified.ok) return respond(event, verified.result);
+    if (!verified.ok) return refuse(event, verified.result);
     event.context.kallimaEvent = verified.event;
     return undefined;
   });
