@@ -1,6 +1,7 @@
 import {
   CONFORMANCE_SECRET,
   expectExportParity,
+  OTHER_SECRET,
   runConformanceSuite,
   signDelivery,
 } from "@kallima/webhooks-conformance";
@@ -162,7 +163,7 @@ describe.each(MAJORS)("%s on its Node listener", (major) => {
       onResponse: (status) => seen.push(status),
     });
     expect((await deliver(app, eventJson("evt_hooked"))).status).toBe(200);
-    const forged = signDelivery("{}", { secret: "whsec_otherSecretForHooks_0123456789" });
+    const forged = signDelivery("{}", { secret: OTHER_SECRET });
     expect((await app.send(forged)).status).toBe(401);
     expect(seen).toEqual([200, 401]);
   });
@@ -175,9 +176,7 @@ describe.each(MAJORS)("%s on its Node listener", (major) => {
       }) as never,
       route: kallimaWebhooks({ secret: CONFORMANCE_SECRET }),
     });
-    const response = await app.send(
-      signDelivery("{}", { secret: "whsec_otherSecretForHeaders_0123456789" }),
-    );
+    const response = await app.send(signDelivery("{}", { secret: OTHER_SECRET }));
     expect(response.status).toBe(401);
     expect(response.headers["x-request-id"]).toBe("req_1");
     expect(response.headers["content-type"]).toBe("application/json; charset=utf-8");
@@ -203,9 +202,7 @@ describe.each(MAJORS)("%s on its Node listener", (major) => {
             },
           });
     const app = await serve({ route: route as never });
-    const forged = signDelivery(eventJson("evt_forged"), {
-      secret: "whsec_otherSecretForHooks_0123456789",
-    });
+    const forged = signDelivery(eventJson("evt_forged"), { secret: OTHER_SECRET });
     const refused = await app.send(forged);
     expect([refused.status, codeOf(refused.body)]).toEqual([401, "invalid_signature"]);
     expect((await deliver(app, eventJson("evt_hook_ok"))).status).toBe(200);
